@@ -1,0 +1,44 @@
+"""Store contract and backends.
+
+Layout: ``_contract`` (the ``Store`` protocol, ``Doc``, ``Expected``, results, errors),
+``_points`` (scheduling points shared by every backend), ``_memory`` (``MemoryStore``),
+``_read_check_write`` (``ReadCheckWriteStore``, the control that must fail).
+"""
+
+from ._contract import (
+    Conflict,
+    Doc,
+    DocumentExists,
+    DocumentNotFound,
+    Expected,
+    NotFound,
+    Store,
+    StoreError,
+    StoreMisuse,
+    UpdateResult,
+    Updated,
+)
+from ._memory import MemoryStore
+from ._points import CONTROLLED, IO_THREADS, Point, checkpoint, run_io
+from ._read_check_write import ReadCheckWriteStore
+
+__all__ = [
+    "CONTROLLED",
+    "IO_THREADS",
+    "Conflict",
+    "Doc",
+    "DocumentExists",
+    "DocumentNotFound",
+    "Expected",
+    "MemoryStore",
+    "NotFound",
+    "Point",
+    "ReadCheckWriteStore",
+    "Store",
+    "StoreError",
+    "StoreMisuse",
+    "UpdateResult",
+    "Updated",
+    "checkpoint",
+    "run_io",
+]

@@ -1,0 +1,217 @@
+"""The store contract: the narrow waist between the coordinator, the harness and the backends."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+import attrs
+
+__all__ = [
+    "Conflict",
+    "Doc",
+    "DocumentExists",
+    "DocumentNotFound",
+    "Expected",
+    "NotFound",
+    "Store",
+    "StoreError",
+    "StoreMisuse",
+    "UpdateResult",
+    "Updated",
+    "freeze_body",
+    "validate_key",
+    "validate_patch",
+]
+
+
+class StoreError(Exception):
+    """Base class of the errors a store raises for an expected, documented condition."""
+
+
+class StoreMisuse(StoreError, ValueError):
+    """The caller passed an argument the contract does not allow (a precise message says which)."""
+
+
+class DocumentExists(StoreError):
+    """``create`` found a document with the same id in the same partition (never overwritten)."""
+
+
+class DocumentNotFound(StoreError):
+    """``replace`` found no document with that id in that partition."""
+
+
+@attrs.frozen(kw_only=True)
+class Doc:
+    """A stored document as read or written.
+
+    ``etag`` is opaque (compare it only for equality); ``rev`` is an integer that strictly
+    increases with every write of this id and is never reused, not even after delete and
+    re-create, so neither token can suffer ABA.
+    """
+
+    id: str
+    partition_key: str
+    body: Mapping[str, Any]
+    etag: str
+    rev: int
+
+
+@attrs.frozen(kw_only=True)
+class Expected:
+    """What ``update_if_match`` compares against: an etag, a rev, or both (both must match)."""
+
+    etag: str | None = None
+    rev: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.etag is None and self.rev is None:
+            raise StoreMisuse(
+                "Expected() needs etag=... or rev=... (or both); got neither. "
+                "Pass the etag or rev of the document you read."
+            )
+        if self.etag is not None and (not isinstance(self.etag, str) or not self.etag):
+            raise StoreMisuse(
+                f"Expected(etag=...) must be a non-empty str, got {self.etag!r} "
+                f"({type(self.etag).__name__}); pass Doc.etag as read."
+            )
+        if self.rev is not None and (
+            isinstance(self.rev, bool) or not isinstance(self.rev, int) or self.rev < 1
+        ):
+            raise StoreMisuse(
+                f"Expected(rev=...) must be a positive int, got {self.rev!r} "
+                f"({type(self.rev).__name__}); pass Doc.rev as read."
+            )
+
+    def matches(self, doc: Doc) -> bool:
+        return (self.etag is None or self.etag == doc.etag) and (
+            self.rev is None or self.rev == doc.rev
+        )
+
+
+@attrs.frozen(kw_only=True)
+class Updated:
+    """``update_if_match`` compared equal and wrote ``doc`` (tokens already bumped)."""
+
+    ok: ClassVar[bool] = True
+    reason: ClassVar[None] = None
+    doc: Doc
+
+
+@attrs.frozen(kw_only=True)
+class Conflict:
+    """``update_if_match`` found the document but its tokens differ: nothing was written."""
+
+    ok: ClassVar[bool] = False
+    reason: ClassVar[Literal["conflict"]] = "conflict"
+
+
+@attrs.frozen(kw_only=True)
+class NotFound:
+    """``update_if_match`` found no such document: nothing was written."""
+
+    ok: ClassVar[bool] = False
+    reason: ClassVar[Literal["not_found"]] = "not_found"
+
+
+UpdateResult = Updated | Conflict | NotFound
+
+
+@runtime_checkable
+class Store(Protocol):
+    """A partitioned document store, seen through six async operations.
+
+    Callers: the fleet coordinator (``fleet``), the harness (contract and conformance checks) and
+    tests.  Every method is a coroutine that awaits exactly one scheduling point
+    (``stores.checkpoint`` or ``stores.run_io``) before it takes effect, and takes effect
+    atomically at that point: under trio that makes concurrent tasks really interleave, under
+    the controlled runtime it makes every operation one scheduling decision.
+
+    Arguments: ``id`` and ``partition_key`` are non-empty ``str``; ``body`` is a mapping with
+    ``str`` keys and JSON values; ``patch`` maps top-level fields to their new values.  Anything
+    else raises :class:`StoreMisuse` naming the argument.  Callers must not mutate the mappings
+    they pass or receive; stores copy on the way in.
+
+    Operations:
+
+    ``create(id, partition_key, body) -> Doc``
+        Writes a new document at rev 1 (or, after a delete, at the next rev of that id).  If
+        the id exists in the partition, raises :class:`DocumentExists`: never an overwrite.
+    ``get(id, partition_key) -> Doc | None``
+        The current document, or ``None``.
+    ``replace(id, partition_key, body) -> Doc``
+        Unconditional full replacement (the pre-fix API, kept unchanged); raises
+        :class:`DocumentNotFound` when missing.
+    ``update_if_match(id, partition_key, expected, patch) -> Updated | Conflict | NotFound``
+        The compare-and-set.  Compares ``expected`` (etag and/or rev; all given must match) with
+        the current document and, only if equal, applies ``patch`` -- all as one atomic step:
+        no other write to this document can come between the comparison and the write.
+        Results expose ``.ok``; ``Updated.doc`` is the written document, ``.reason`` is
+        ``"conflict"`` or ``"not_found"`` otherwise, and then nothing was written.
+    ``delete(id, partition_key) -> bool``
+        ``True`` if a document was removed, ``False`` if there was none.
+    ``list_partition(partition_key) -> list[Doc]``
+        Every document of the partition, sorted by id.
+
+    Invariants every backend keeps: a successful write changes both ``etag`` and ``rev``; ``rev``
+    strictly increases per id and is never reused (no ABA, even across delete and re-create).
+    """
+
+    async def create(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc: ...
+
+    async def get(self, id: str, partition_key: str) -> Doc | None: ...
+
+    async def replace(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc: ...
+
+    async def update_if_match(
+        self, id: str, partition_key: str, expected: Expected, patch: Mapping[str, Any]
+    ) -> UpdateResult: ...
+
+    async def delete(self, id: str, partition_key: str) -> bool: ...
+
+    async def list_partition(self, partition_key: str) -> list[Doc]: ...
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def validate_key(name: str, value: object) -> str:
+    """Check an ``id`` or ``partition_key`` argument; return it."""
+    if not isinstance(value, str) or not value:
+        raise StoreMisuse(
+            f"{name} must be a non-empty str, got {value!r} ({type(value).__name__}); "
+            f"pass the document's {name} as a string."
+        )
+    return value
+
+
+def validate_patch(patch: object) -> Mapping[str, Any]:
+    if not isinstance(patch, Mapping):
+        raise StoreMisuse(
+            f"patch must be a mapping of top-level field names to new values, got {patch!r} "
+            f"({type(patch).__name__}); pass e.g. {{'status': 'leased'}}."
+        )
+    for key in patch:
+        if not isinstance(key, str) or not key:
+            raise StoreMisuse(f"patch keys must be non-empty str field names, got {key!r}.")
+        if key in ("id", "_etag", "_rev"):
+            raise StoreMisuse(f"patch may not change the reserved field {key!r}.")
+    return patch
+
+
+def freeze_body(body: object, *, name: str = "body") -> Mapping[str, Any]:
+    """A private, read-only copy of a document body (deep only when it has to be)."""
+    if not isinstance(body, Mapping):
+        raise StoreMisuse(
+            f"{name} must be a mapping with str keys, got {body!r} ({type(body).__name__})."
+        )
+    flat = True
+    for key, value in body.items():
+        if not isinstance(key, str):
+            raise StoreMisuse(f"{name} keys must be str, got {key!r} ({type(key).__name__}).")
+        if not isinstance(value, _SCALARS):
+            flat = False
+    # Most coordinator documents are flat; a shallow copy is then as safe as a deep one.
+    return MappingProxyType(dict(body) if flat else copy.deepcopy(dict(body)))

@@ -1,0 +1,103 @@
+"""The in-process store: atomic because its compare-and-set has no await inside it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ._contract import (
+    Conflict,
+    Doc,
+    DocumentExists,
+    DocumentNotFound,
+    Expected,
+    NotFound,
+    StoreMisuse,
+    UpdateResult,
+    Updated,
+    freeze_body,
+    validate_key,
+    validate_patch,
+)
+from ._points import checkpoint
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore:
+    """A dict of documents; every operation is one scheduling point, then one synchronous block.
+
+    Atomicity argument: a coroutine can only be interrupted at an ``await``.  Each operation
+    awaits its scheduling point first and then reads, compares and writes without awaiting again,
+    so no other operation can observe or change the document in between.
+
+    Tokens are deterministic (no uuid, no clock): ``rev`` comes from a per-id counter kept across
+    deletes, the etag from a store-wide write counter, so two runs of one schedule produce the
+    same documents.
+    """
+
+    def __init__(self) -> None:
+        self._docs: dict[tuple[str, str], Doc] = {}
+        self._last_rev: dict[tuple[str, str], int] = {}
+        self._writes = 0
+
+    def _write(self, key: tuple[str, str], body: Mapping[str, Any]) -> Doc:
+        rev = self._last_rev.get(key, 0) + 1
+        self._last_rev[key] = rev
+        self._writes += 1
+        doc = Doc(id=key[1], partition_key=key[0], body=body, etag=f"m{self._writes}", rev=rev)
+        self._docs[key] = doc
+        return doc
+
+    async def create(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc:
+        key = (validate_key("partition_key", partition_key), validate_key("id", id))
+        frozen = freeze_body(body)
+        await checkpoint("create", partition_key, id, True)
+        if key in self._docs:
+            raise DocumentExists(f"document {id!r} already exists in partition {partition_key!r}")
+        return self._write(key, frozen)
+
+    async def get(self, id: str, partition_key: str) -> Doc | None:
+        key = (validate_key("partition_key", partition_key), validate_key("id", id))
+        await checkpoint("get", partition_key, id, False)
+        return self._docs.get(key)
+
+    async def replace(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc:
+        key = (validate_key("partition_key", partition_key), validate_key("id", id))
+        frozen = freeze_body(body)
+        await checkpoint("replace", partition_key, id, True)
+        if key not in self._docs:
+            raise DocumentNotFound(f"document {id!r} not found in partition {partition_key!r}")
+        return self._write(key, frozen)
+
+    async def update_if_match(
+        self, id: str, partition_key: str, expected: Expected, patch: Mapping[str, Any]
+    ) -> UpdateResult:
+        key = (validate_key("partition_key", partition_key), validate_key("id", id))
+        if not isinstance(expected, Expected):
+            raise StoreMisuse(
+                f"expected must be stores.Expected(etag=..., rev=...), got {expected!r} "
+                f"({type(expected).__name__})."
+            )
+        validate_patch(patch)
+        await checkpoint("update_if_match", partition_key, id, True)
+        # From here to the return there is no await: compare and set are one atomic step.
+        current = self._docs.get(key)
+        if current is None:
+            return NotFound()
+        if not expected.matches(current):
+            return Conflict()
+        return Updated(doc=self._write(key, freeze_body({**current.body, **patch})))
+
+    async def delete(self, id: str, partition_key: str) -> bool:
+        key = (validate_key("partition_key", partition_key), validate_key("id", id))
+        await checkpoint("delete", partition_key, id, True)
+        return self._docs.pop(key, None) is not None
+
+    async def list_partition(self, partition_key: str) -> list[Doc]:
+        validate_key("partition_key", partition_key)
+        await checkpoint("list_partition", partition_key, None, False)
+        return sorted(
+            (doc for (pk, _), doc in self._docs.items() if pk == partition_key),
+            key=lambda d: d.id,
+        )

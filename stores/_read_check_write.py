@@ -1,0 +1,74 @@
+"""The control: the pre-fix compare-and-swap, kept broken on purpose."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ._contract import (
+    Conflict,
+    Doc,
+    DocumentNotFound,
+    Expected,
+    NotFound,
+    Store,
+    StoreMisuse,
+    UpdateResult,
+    Updated,
+    validate_patch,
+)
+
+__all__ = ["ReadCheckWriteStore"]
+
+
+class ReadCheckWriteStore:
+    """Wraps any store and does ``update_if_match`` the old way -- THE BUG IS DELIBERATE.
+
+    Bug: ``update_if_match`` is ``get``, compare rev/etag in Python, then an unconditional
+    ``replace``, with awaits (scheduling points) in between.  Two callers can both read rev N,
+    both pass the comparison and both write: a lost update, and in the coordinator a double
+    assignment of one job at one epoch.  The comparison is not a fence because nothing stops a
+    write landing between the ``get`` and the ``replace``.
+
+    This class exists as a control: every check that shows a correct store passing must also
+    show, by assertion, that this store fails.  Never fix it.  All other operations delegate to
+    the wrapped store unchanged.
+    """
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+
+    async def create(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc:
+        return await self.inner.create(id, partition_key, body)
+
+    async def get(self, id: str, partition_key: str) -> Doc | None:
+        return await self.inner.get(id, partition_key)
+
+    async def replace(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc:
+        return await self.inner.replace(id, partition_key, body)
+
+    async def update_if_match(
+        self, id: str, partition_key: str, expected: Expected, patch: Mapping[str, Any]
+    ) -> UpdateResult:
+        if not isinstance(expected, Expected):
+            raise StoreMisuse(
+                f"expected must be stores.Expected(etag=..., rev=...), got {expected!r} "
+                f"({type(expected).__name__})."
+            )
+        validate_patch(patch)
+        current = await self.inner.get(id, partition_key)  # read ...
+        if current is None:
+            return NotFound()
+        if not expected.matches(current):  # ... check ...
+            return Conflict()
+        try:  # ... and write unconditionally: another writer may have come in between.
+            doc = await self.inner.replace(id, partition_key, {**current.body, **patch})
+        except DocumentNotFound:
+            return NotFound()
+        return Updated(doc=doc)
+
+    async def delete(self, id: str, partition_key: str) -> bool:
+        return await self.inner.delete(id, partition_key)
+
+    async def list_partition(self, partition_key: str) -> list[Doc]:
+        return await self.inner.list_partition(partition_key)
