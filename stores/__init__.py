@@ -15,8 +15,8 @@ from ._contract import (
     Store,
     StoreError,
     StoreMisuse,
-    UpdateResult,
     Updated,
+    UpdateResult,
 )
 from ._memory import MemoryStore
 from ._points import CONTROLLED, IO_THREADS, Point, checkpoint, run_io

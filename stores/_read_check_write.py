@@ -13,8 +13,8 @@ from ._contract import (
     NotFound,
     Store,
     StoreMisuse,
-    UpdateResult,
     Updated,
+    UpdateResult,
     validate_patch,
 )
 

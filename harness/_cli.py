@@ -1,0 +1,254 @@
+"""The ``claimcheck`` command.
+
+Exit codes: 0 all as expected; 1 a finding (a correct store failed, a control was not caught,
+or a focused run found a violation); 2 bad usage or input; 3 infrastructure failure (a backend
+that cannot start or be reached); 4 undecided (a history check that ran out of time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from typing import NoReturn, TextIO
+
+from stores import StoreError, StoreMisuse
+
+from ._backends import UnknownBackend, backend_names, get_backend
+from ._explore import STRATEGIES, NondeterminismError, UnknownStrategy, explore, replay
+from ._mainjob import DEFAULT_STORES, main_job, render_table
+from ._scenarios import UnknownScenario, get_scenario, scenario_names
+from ._schedule import ScheduleFormatError
+from .schedulers import ScheduleDiverged
+
+__all__ = ["EXIT_FINDING", "EXIT_INFRA", "EXIT_OK", "EXIT_UNDECIDED", "EXIT_USAGE", "main"]
+
+EXIT_OK, EXIT_FINDING, EXIT_USAGE, EXIT_INFRA, EXIT_UNDECIDED = 0, 1, 2, 3, 4
+
+
+class UsageError(Exception):
+    """Bad usage or input: one line, exit 2."""
+
+
+class InfrastructureError(Exception):
+    """A backend could not be started or reached: one line, exit 3."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, not a usage dump: say what is wrong and where to look.
+        self.exit(EXIT_USAGE, f"claimcheck: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number; pass e.g. 42 or 0x2a"
+        ) from None
+
+
+def _positive(text: str) -> int:
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="claimcheck",
+        description="Property-based concurrency verification of claim/lease coordinators.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    run = sub.add_parser(
+        "run",
+        help="the main job, or a focused exploration when a store/scenario/scheduler is given",
+        description="With no selection: every check on every default store (correct stores must "
+        "pass, controls must be caught). With --store/--scenario/--scheduler: explore those and "
+        "exit 1 on the first violation, after printing its reproducer.",
+    )
+    run.add_argument("--store", action="append", help=f"one of {', '.join(backend_names())}")
+    run.add_argument("--scenario", action="append", help=f"one of {', '.join(scenario_names())}")
+    run.add_argument("--scheduler", action="append", help=f"one of {', '.join(STRATEGIES)}")
+    run.add_argument("--budget", type=_positive, help="schedules per exploration (default 1000)")
+    run.add_argument("--seed", type=_int, help="base seed (default 0, or $HARNESS_SEED)")
+    run.add_argument("--size", type=_positive, help="actors in the scenario (default: its own)")
+    run.add_argument(
+        "--check-determinism",
+        action="store_true",
+        help="run every schedule twice and fail on the first divergent step",
+    )
+
+    rep = sub.add_parser("replay", help="replay a schedule token printed by a finding")
+    rep.add_argument("token")
+
+    sub.add_parser("scenarios", help="list the scenarios shipped with the harness")
+    sub.add_parser("stores", help="list the named store backends")
+    return parser
+
+
+def _seed(given: int | None) -> int:
+    if given is not None:
+        return given
+    import os
+
+    env = os.environ.get("HARNESS_SEED")
+    if env is None:
+        return 0
+    try:
+        return int(env, 0)
+    except ValueError:
+        raise UsageError(
+            f"HARNESS_SEED={env!r} is not a whole number; unset it or set e.g. HARNESS_SEED=42"
+        ) from None
+
+
+def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    seed = _seed(args.seed)
+    focused = args.store or args.scenario or args.scheduler or args.budget or args.size
+    if not focused and not args.check_determinism:
+        started = time.perf_counter()
+        print(f"claimcheck main job: stores {', '.join(DEFAULT_STORES)}, seed {seed}", file=out)
+        rows = main_job(seed=seed)
+        width = shutil.get_terminal_size((110, 20)).columns
+        print(render_table(rows, width=max(width, 100)), file=out)
+        bad = [r for r in rows if not r.as_expected]
+        example = next((r.counterexample for r in rows if r.counterexample and r.control), None)
+        if example is not None:
+            print(
+                "\nexample counterexample (the control's, as a finding would print it):", file=out
+            )
+            print(example.render(), file=out)
+        for row in bad:
+            print(f"\nUNEXPECTED: {row.store} / {row.check}: {row.verdict}", file=out)
+            if row.counterexample is not None:
+                print(row.counterexample.render(), file=out)
+        took = time.perf_counter() - started
+        passed = sum(r.as_expected for r in rows)
+        print(
+            f"\n{passed}/{len(rows)} checks as expected in {took:.1f}s: "
+            + ("correct stores pass, controls caught." if not bad else f"{len(bad)} unexpected."),
+            file=out,
+        )
+        return EXIT_FINDING if bad else EXIT_OK
+    stores = args.store or list(DEFAULT_STORES)
+    scenarios = args.scenario or scenario_names()
+    strategies = args.scheduler or list(STRATEGIES)
+    for name in stores:
+        get_backend(name)
+    for name in scenarios:
+        scenario = get_scenario(name)
+        if args.size is not None and not scenario.min_size <= args.size <= scenario.max_size:
+            raise UsageError(
+                f"--size {args.size} is out of range for scenario {name!r} "
+                f"({scenario.min_size} to {scenario.max_size})"
+            )
+    for name in strategies:
+        if name not in STRATEGIES:
+            raise UnknownStrategy(
+                f"unknown scheduler {name!r}; choose one of: {', '.join(STRATEGIES)}."
+            )
+    found = False
+    for store in stores:
+        with get_backend(store).open() as factory:
+            for scenario_name in scenarios:
+                for strategy in strategies:
+                    budget = args.budget or (None if strategy == "exhaustive" else 1000)
+                    result = explore(
+                        scenario_name,
+                        store,
+                        strategy,
+                        seed=seed,
+                        budget=budget,
+                        size=args.size,
+                        factory=factory,
+                        check_determinism=args.check_determinism,
+                    )
+                    head = f"{store} {scenario_name} {strategy}:"
+                    if result.counterexample is not None:
+                        found = True
+                        print(f"{head} FINDING at schedule #{result.schedules}", file=out)
+                        print(result.counterexample.render(), file=out)
+                    else:
+                        extra = " (complete)" if result.complete else ""
+                        print(f"{head} {result.schedules} schedules{extra}, no violation", file=out)
+    return EXIT_FINDING if found else EXIT_OK
+
+
+def _cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
+    counterexample = replay(args.token)
+    if counterexample is None:
+        print(f"replayed {args.token}: no violation", file=out)
+        return EXIT_OK
+    print(counterexample.render(), file=out)
+    return EXIT_FINDING
+
+
+def _cmd_scenarios(out: TextIO) -> int:
+    for name in scenario_names():
+        s = get_scenario(name)
+        print(
+            f"{name:<22} size {s.default_size} ({s.min_size}-{s.max_size})  {s.description}",
+            file=out,
+        )
+    return EXIT_OK
+
+
+def _cmd_stores(out: TextIO) -> int:
+    for name in backend_names():
+        b = get_backend(name)
+        kind = "control (must fail)" if b.control else "correct"
+        print(f"{name:<14} {kind:<20} {b.description}", file=out)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _cmd_run(args, out)
+        if args.command == "replay":
+            return _cmd_replay(args, out)
+        if args.command == "scenarios":
+            return _cmd_scenarios(out)
+        return _cmd_stores(out)
+    except (
+        UsageError,
+        UnknownBackend,
+        UnknownScenario,
+        UnknownStrategy,
+        ScheduleFormatError,
+        ScheduleDiverged,
+        StoreMisuse,
+        ValueError,
+    ) as error:
+        print(f"claimcheck: error: {_one_line(error)}", file=sys.stderr)
+        return EXIT_USAGE
+    except NondeterminismError as error:
+        print(f"claimcheck: finding: {_one_line(error)}", file=sys.stderr)
+        return EXIT_FINDING
+    except (InfrastructureError, StoreError, OSError) as error:
+        print(f"claimcheck: infrastructure failure: {_one_line(error)}", file=sys.stderr)
+        return EXIT_INFRA
+    except BrokenPipeError:
+        # The reader went away (`claimcheck ... | head`): nothing left to say to it.
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("claimcheck: interrupted", file=sys.stderr)
+        return 130
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error.args[0]) if isinstance(error, LookupError) and error.args else str(error)
+    return " ".join(text.split())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,348 @@
+"""Exploring schedules of a scenario on a store, and turning a failure into a reproducer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+
+from fleet import Coordinator
+from stores import Store
+
+from ._backends import Wrap, get_backend, identity
+from ._runtime import Execution, drive, run_actors
+from ._scenarios import (
+    Scenario,
+    actor_coroutine,
+    check_run,
+    get_scenario,
+    initial_state,
+    perform,
+)
+from ._schedule import ScheduleToken, encode
+from ._trace import TracingStore
+from .schedulers import (
+    ExhaustiveScheduler,
+    PctScheduler,
+    RandomScheduler,
+    ReplayScheduler,
+    Scheduler,
+)
+
+__all__ = [
+    "STRATEGIES",
+    "Counterexample",
+    "Exploration",
+    "Finding",
+    "NondeterminismError",
+    "Run",
+    "StoreFactory",
+    "UnknownStrategy",
+    "explore",
+    "make_scheduler",
+    "replay",
+    "run_schedule",
+]
+
+StoreFactory = Callable[[Wrap], Store]
+STRATEGIES = ("random", "pct", "exhaustive")
+
+
+class UnknownStrategy(LookupError):
+    pass
+
+
+class NondeterminismError(AssertionError):
+    """The same schedule ran twice and did not do the same thing."""
+
+
+@attrs.frozen(kw_only=True)
+class Counterexample:
+    """Everything needed to see and reproduce one failing schedule."""
+
+    scenario: str
+    store: str
+    size: int
+    strategy: str
+    seed: int | None
+    schedule_index: int
+    token: str
+    violations: tuple[str, ...]
+    trace: tuple[str, ...]
+    pytest_command: str | None = None
+
+    def commands(self) -> list[str]:
+        lines = [f"claimcheck replay {self.token}"]
+        if self.strategy in STRATEGIES:
+            seed = f" --seed {self.seed}" if self.seed is not None else ""
+            lines.append(
+                f"claimcheck run --store {self.store} --scenario {self.scenario} "
+                f"--size {self.size} --scheduler {self.strategy}{seed} "
+                f"--budget {self.schedule_index}"
+            )
+        if self.pytest_command:
+            lines.append(self.pytest_command)
+        return lines
+
+    def render(self) -> str:
+        seed = "" if self.seed is None else f", seed {self.seed}"
+        out = [f"claimcheck finding: {self.violations[0]}"]
+        out += [f"  also: {v}" for v in self.violations[1:]]
+        out.append(
+            f"  scenario {self.scenario} (size {self.size}) on store {self.store}, "
+            f"strategy {self.strategy}{seed}, schedule #{self.schedule_index}"
+        )
+        out.append(f"  schedule: {self.token}")
+        out.append("  reproduce with:")
+        out += [f"    {cmd}" for cmd in self.commands()]
+        out.append("  trace (step: actor operation -> what it saw):")
+        out += [f"    {line}" for line in self.trace]
+        return "\n".join(out)
+
+
+class Finding(AssertionError):
+    """A correct-looking store or coordinator broke an invariant; carries the reproducer."""
+
+    def __init__(self, counterexample: Counterexample) -> None:
+        super().__init__(counterexample.render())
+        self.counterexample = counterexample
+
+
+@attrs.frozen(kw_only=True)
+class Exploration:
+    """The outcome of exploring one scenario on one store with one strategy."""
+
+    scenario: str
+    store: str
+    size: int
+    strategy: str
+    seed: int | None
+    schedules: int
+    pruned: int
+    complete: bool
+    counterexample: Counterexample | None
+    naive_schedules: int | None = None
+
+    @property
+    def found(self) -> bool:
+        return self.counterexample is not None
+
+
+def make_scheduler(strategy: str, seed: int, **options: Any) -> Scheduler:
+    if strategy == "random":
+        return RandomScheduler(seed)
+    if strategy == "pct":
+        return PctScheduler(seed, **options)
+    if strategy == "exhaustive":
+        return ExhaustiveScheduler(**options)
+    raise UnknownStrategy(
+        f"unknown scheduler {strategy!r}; choose one of: {', '.join(STRATEGIES)}."
+    )
+
+
+@attrs.frozen(kw_only=True)
+class Run:
+    execution: Execution
+    names: tuple[str, ...]
+    violations: tuple[str, ...]
+
+
+def run_schedule(
+    scenario: Scenario,
+    size: int,
+    factory: StoreFactory,
+    scheduler: Scheduler,
+    wrap: Wrap = identity,
+    after_setup: Callable[[], None] | None = None,
+) -> Run:
+    """Set up a fresh store, run the scenario's actors under ``scheduler``, check the result."""
+    coord = Coordinator(factory(wrap), partition="jobs")
+    for op in scenario.setup:
+        drive(perform(coord, op))
+    if after_setup is not None:
+        after_setup()
+    named = scenario.actors(size)
+    execution = run_actors([actor_coroutine(coord, ops) for _, ops in named], scheduler)
+    names = tuple(name for name, _ in named)
+    if execution.pruned:
+        return Run(execution=execution, names=names, violations=())
+    docs = drive(coord.list_documents())
+    violations = check_run(initial_state(scenario), names, execution.results, docs)
+    return Run(execution=execution, names=names, violations=tuple(violations))
+
+
+def _trace(
+    scenario: Scenario, size: int, factory: StoreFactory, steps: Sequence[int]
+) -> tuple[str, ...]:
+    tracers: list[TracingStore] = []
+
+    def wrap(store: Store) -> Store:
+        tracer = TracingStore(store)
+        tracers.append(tracer)
+        return tracer
+
+    run = run_schedule(
+        scenario, size, factory, ReplayScheduler(steps), wrap, lambda: tracers[0].log.clear()
+    )
+    log = tracers[0].log
+    # Each step performs exactly one real store operation, so log lines align with steps.
+    return tuple(
+        f"{s + 1:>3}: {run.names[actor]:<7} {line}"
+        for s, (actor, line) in enumerate(zip(run.execution.schedule, log, strict=False))
+    )
+
+
+def _first_divergence(a: Run, b: Run) -> str | None:
+    for s, (x, y) in enumerate(zip(a.execution.points, b.execution.points, strict=False)):
+        if x != y or a.execution.schedule[s] != b.execution.schedule[s]:
+            return f"step {s + 1}: first run did {x} by actor {a.execution.schedule[s]}, second {y}"
+    if len(a.execution.points) != len(b.execution.points):
+        return f"the runs took {len(a.execution.points)} and {len(b.execution.points)} steps"
+    if repr(a.execution.results) != repr(b.execution.results):
+        return "same steps, but the actors returned different results"
+    if a.violations != b.violations:
+        return "same steps and results, but different verdicts"
+    return None
+
+
+def explore(
+    scenario_name: str,
+    store_name: str,
+    strategy: str,
+    *,
+    seed: int = 0,
+    budget: int | None = 1000,
+    size: int | None = None,
+    factory: StoreFactory | None = None,
+    check_determinism: bool = False,
+    count_naive: bool = False,
+    preemption_bound: int | None = None,
+    pytest_command: str | None = None,
+    on_schedule: Callable[[int], None] | None = None,
+) -> Exploration:
+    """Run up to ``budget`` schedules (exhaustive: until done when ``budget`` is None) and stop
+    at the first violation, returning it as a counterexample with its reproducer."""
+    scenario = get_scenario(scenario_name)
+    size = scenario.default_size if size is None else size
+    if not scenario.min_size <= size <= scenario.max_size:
+        raise ValueError(
+            f"--size {size} is out of range for scenario {scenario_name!r} "
+            f"({scenario.min_size} to {scenario.max_size})."
+        )
+    if factory is None:
+        with get_backend(store_name).open() as opened:
+            return explore(
+                scenario_name,
+                store_name,
+                strategy,
+                seed=seed,
+                budget=budget,
+                size=size,
+                factory=opened,
+                check_determinism=check_determinism,
+                count_naive=count_naive,
+                preemption_bound=preemption_bound,
+                pytest_command=pytest_command,
+                on_schedule=on_schedule,
+            )
+    options: dict[str, Any] = {}
+    if strategy == "exhaustive" and preemption_bound is not None:
+        options["preemption_bound"] = preemption_bound
+    scheduler = make_scheduler(strategy, seed, **options)
+    schedules = 0
+    counterexample: Counterexample | None = None
+    while budget is None or schedules < budget:
+        if not scheduler.new_execution():
+            break
+        run = run_schedule(scenario, size, factory, scheduler)
+        if run.execution.pruned:
+            continue
+        schedules += 1
+        if on_schedule is not None:
+            on_schedule(schedules)
+        if isinstance(scheduler, PctScheduler):
+            scheduler.observe_length(len(run.execution.schedule))
+        if check_determinism:
+            again = run_schedule(scenario, size, factory, ReplayScheduler(run.execution.schedule))
+            divergence = _first_divergence(run, again)
+            if divergence is not None:
+                raise NondeterminismError(
+                    f"schedule #{schedules} of {scenario_name} on {store_name} is not "
+                    f"deterministic: {divergence}. Something outside the scheduler (a clock, "
+                    "a random source, thread timing) decides what the store or actors do."
+                )
+        if run.violations:
+            token = encode(
+                ScheduleToken(
+                    scenario=scenario_name,
+                    store=store_name,
+                    size=size,
+                    steps=run.execution.schedule,
+                )
+            )
+            counterexample = Counterexample(
+                scenario=scenario_name,
+                store=store_name,
+                size=size,
+                strategy=strategy,
+                seed=None if strategy == "exhaustive" else seed,
+                schedule_index=schedules,
+                token=token,
+                violations=run.violations,
+                trace=_trace(scenario, size, factory, run.execution.schedule),
+                pytest_command=pytest_command,
+            )
+            break
+    complete = (
+        isinstance(scheduler, ExhaustiveScheduler)
+        and scheduler.complete
+        and counterexample is None
+        and (budget is None or schedules < budget)
+    )
+    naive: int | None = None
+    if count_naive and isinstance(scheduler, ExhaustiveScheduler):
+        naive_scheduler = ExhaustiveScheduler(reduction=False)
+        naive = 0
+        while naive_scheduler.new_execution():
+            if not run_schedule(scenario, size, factory, naive_scheduler).execution.pruned:
+                naive += 1
+    return Exploration(
+        scenario=scenario_name,
+        store=store_name,
+        size=size,
+        strategy=strategy,
+        seed=None if strategy == "exhaustive" else seed,
+        schedules=schedules,
+        pruned=scheduler.pruned if isinstance(scheduler, ExhaustiveScheduler) else 0,
+        complete=complete,
+        counterexample=counterexample,
+        naive_schedules=naive,
+    )
+
+
+def replay(token_text: str, *, factory: StoreFactory | None = None) -> Counterexample | None:
+    """Replay a schedule token; the counterexample it reproduces, or None if the run passes."""
+    from ._schedule import decode
+
+    token = decode(token_text)
+    scenario = get_scenario(token.scenario)
+    if factory is None:
+        with get_backend(token.store).open() as opened:
+            return replay(token_text, factory=opened)
+    scheduler = ReplayScheduler(token.steps, token.data)
+    run = run_schedule(scenario, token.size, factory, scheduler)
+    scheduler.check_complete(run.execution.schedule)
+    if not run.violations:
+        return None
+    return Counterexample(
+        scenario=token.scenario,
+        store=token.store,
+        size=token.size,
+        strategy="replay",
+        seed=None,
+        schedule_index=1,
+        token=encode(token),
+        violations=run.violations,
+        trace=_trace(scenario, token.size, factory, token.steps),
+    )

@@ -1,0 +1,130 @@
+"""The main job (``claimcheck run`` with no selection): every check on every default store.
+
+A correct store must pass every check and a control must be caught by every check; the job
+succeeds only when both hold, so a check that stopped finding the control's bug is itself a
+finding ("MISSED").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+
+import attrs
+
+from ._backends import get_backend
+from ._concurrent import run_concurrently
+from ._explore import Counterexample, StoreFactory, explore
+from ._scenarios import get_scenario, scenario_names
+
+__all__ = ["DEFAULT_STORES", "CheckRow", "main_job", "render_table"]
+
+DEFAULT_STORES = ("memory", "rcw-memory")
+
+#: Schedules per random/PCT check in the main job, and the exhaustive cap (multi-job has a few
+#: thousand reduced schedules; the others finish far below it).
+BUDGET = 500
+EXHAUSTIVE_CAP = 5000
+TRIALS = 20
+
+
+@attrs.frozen(kw_only=True)
+class CheckRow:
+    store: str
+    control: bool
+    check: str
+    failed: bool
+    evidence: str
+    counterexample: Counterexample | None = None
+
+    @property
+    def as_expected(self) -> bool:
+        return self.failed == self.control
+
+    @property
+    def verdict(self) -> str:
+        if self.control:
+            return "caught" if self.failed else "MISSED"
+        return "FAIL" if self.failed else "pass"
+
+
+def _trio_checks(store: str, control: bool, factory: StoreFactory, seed: int) -> Iterator[CheckRow]:
+    for scenario, size in (("claim-race", 2), ("claim-race", 10), ("zombie-lease", 3)):
+        outcome = run_concurrently(get_scenario(scenario), size, factory, seed=seed, trials=TRIALS)
+        problems = list(outcome.violations)
+        if scenario == "claim-race" and not control:
+            # With every claimer reading before any writes (trial 0), exactly one CAS wins.
+            if outcome.claimed_counts[0] != 1 or outcome.conflict_counts[0] != size - 1:
+                problems.append(
+                    f"lockstep trial: {outcome.claimed_counts[0]} claimed, "
+                    f"{outcome.conflict_counts[0]} conflicts (expected 1 and {size - 1})"
+                )
+        failed = bool(problems)
+        if failed:
+            evidence = f"{outcome.failing_trials}/{outcome.trials} trials failed: {problems[0]}"
+        else:
+            evidence = f"{outcome.trials} trials (seed {seed}), no violation"
+        yield CheckRow(
+            store=store,
+            control=control,
+            check=f"trio {scenario} x{size}",
+            failed=failed,
+            evidence=evidence,
+        )
+
+
+def _controlled_checks(
+    store: str, control: bool, factory: StoreFactory, seed: int
+) -> Iterator[CheckRow]:
+    for scenario in scenario_names():
+        for strategy in ("random", "pct", "exhaustive"):
+            budget = EXHAUSTIVE_CAP if strategy == "exhaustive" else BUDGET
+            result = explore(scenario, store, strategy, seed=seed, budget=budget, factory=factory)
+            cx = result.counterexample
+            if cx is not None:
+                evidence = f"schedule #{result.schedules}: {cx.violations[0]}"
+            elif strategy == "exhaustive":
+                state = "all" if result.complete else "first"
+                evidence = f"{state} {result.schedules} schedules (sleep sets), no violation"
+            else:
+                evidence = f"{result.schedules} schedules (seed {seed}), no violation"
+            yield CheckRow(
+                store=store,
+                control=control,
+                check=f"{strategy} {scenario}",
+                failed=cx is not None,
+                evidence=evidence,
+                counterexample=cx,
+            )
+
+
+def main_job(
+    stores: Sequence[str] = DEFAULT_STORES,
+    *,
+    seed: int = 0,
+    on_row: Callable[[CheckRow], None] | None = None,
+) -> list[CheckRow]:
+    rows: list[CheckRow] = []
+    for name in stores:
+        backend = get_backend(name)
+        with backend.open() as factory:
+            for check in (_trio_checks, _controlled_checks):
+                for row in check(name, backend.control, factory, seed):
+                    rows.append(row)
+                    if on_row is not None:
+                        on_row(row)
+    return rows
+
+
+def render_table(rows: Sequence[CheckRow], width: int = 100) -> str:
+    headers = ("store", "check", "verdict", "evidence")
+    cells = [(r.store, r.check, r.verdict, r.evidence) for r in rows]
+    w = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers[:3])]
+    room = max(20, width - sum(w) - 6)
+
+    def line(c: tuple[str, ...]) -> str:
+        evidence = c[3] if len(c[3]) <= room else c[3][: room - 3] + "..."
+        return f"{c[0]:<{w[0]}}  {c[1]:<{w[1]}}  {c[2]:<{w[2]}}  {evidence}"
+
+    out = [line(headers), "  ".join("-" * x for x in (*w, min(room, 40)))]
+    out += [line(c) for c in cells]
+    return "\n".join(out)

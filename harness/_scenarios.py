@@ -1,0 +1,382 @@
+"""Scenarios shipped with the harness, and the model-derived check every run of them gets.
+
+A scenario is data: set-up operations run sequentially, then a few actors, each a short
+sequence of fleet operations (``models`` op values) run concurrently under the scheduler.  An
+operation with ``epoch=WON`` means "the epoch this actor won for that job" and is skipped when
+the actor won nothing.  Because scenarios are made of model operations, their check comes from
+the reference model: the results the actors saw, and the state the store ends in, must be
+explained by *some* sequential order of the same operations (each actor's own order kept) run
+through ``models.apply``.  Named invariants (double assignment, fencing, epochs) are reported
+first, in plain words, since they are what a reader of a finding wants to see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import Any, cast
+
+import attrs
+
+from fleet import Coordinator, FleetResult
+from models import (
+    Claim,
+    Complete,
+    Enqueue,
+    FleetOp,
+    FleetState,
+    JobState,
+    ModelResult,
+    Reap,
+    Release,
+    Renew,
+    apply,
+    check_invariants,
+    check_outcomes,
+)
+from stores import Doc
+
+from ._runtime import ActorError
+
+__all__ = [
+    "WON",
+    "ActorLog",
+    "Scenario",
+    "UnknownScenario",
+    "actor_coroutine",
+    "check_run",
+    "describe_op",
+    "describe_result",
+    "explain",
+    "get_scenario",
+    "initial_state",
+    "observed_state",
+    "perform",
+    "scenario_names",
+]
+
+#: Placeholder epoch: "the epoch this actor won for this job".
+WON = -1
+
+Observed = FleetResult | tuple[str, ...]
+ActorLog = list[tuple[FleetOp, Observed]]
+
+
+class UnknownScenario(LookupError):
+    """A scenario name that claimcheck does not know."""
+
+
+@attrs.frozen(kw_only=True)
+class Scenario:
+    """``setup`` runs first, sequentially; then ``actors(size)`` run concurrently."""
+
+    name: str
+    description: str
+    default_size: int
+    min_size: int
+    max_size: int
+    setup: tuple[FleetOp, ...]
+    actors: Callable[[int], list[tuple[str, tuple[FleetOp, ...]]]]
+
+
+def _claim_race(size: int) -> list[tuple[str, tuple[FleetOp, ...]]]:
+    return [(f"w{i}", (Claim(job_id="j1", worker_id=f"w{i}", now=0, ttl=10),)) for i in range(size)]
+
+
+def _zombie(size: int) -> list[tuple[str, tuple[FleetOp, ...]]]:
+    # A claimed epoch 1 at t=0 (lease until 10).  A is slow: it still thinks it is t=5 when it
+    # renews and completes, while the reaper and B act at t=10.  Fencing must stop A.
+    return [
+        (
+            "A",
+            (
+                Renew(job_id="j1", worker_id="A", epoch=1, now=5, ttl=10),
+                Complete(job_id="j1", worker_id="A", epoch=1, now=6),
+            ),
+        ),
+        ("reaper", (Reap(now=10),)),
+        *[
+            (name, (Claim(job_id="j1", worker_id=name, now=10, ttl=10),))
+            for name in _names(size - 2)
+        ],
+    ]
+
+
+def _names(count: int) -> list[str]:
+    """Claimers other than A: "B" alone, or B0, B1, ... when there are several."""
+    return ["B"] if count == 1 else [f"B{i}" for i in range(count)]
+
+
+def _complete_after_expiry(size: int) -> list[tuple[str, tuple[FleetOp, ...]]]:
+    return [
+        ("A", (Complete(job_id="j1", worker_id="A", epoch=1, now=9),)),
+        *[
+            (
+                name,
+                (
+                    Claim(job_id="j1", worker_id=name, now=10, ttl=10),
+                    Complete(job_id="j1", worker_id=name, epoch=WON, now=11),
+                ),
+            )
+            for name in _names(size - 1)
+        ],
+    ]
+
+
+def _multi_job(size: int) -> list[tuple[str, tuple[FleetOp, ...]]]:
+    actors: list[tuple[str, tuple[FleetOp, ...]]] = []
+    for i in range(size):
+        worker = f"w{i}"
+        order = ("j1", "j2") if i % 2 == 0 else ("j2", "j1")
+        ops: list[FleetOp] = [Claim(job_id=j, worker_id=worker, now=0, ttl=10) for j in order]
+        ops += [Complete(job_id=j, worker_id=worker, epoch=WON, now=1) for j in order]
+        actors.append((worker, tuple(ops)))
+    return actors
+
+
+_SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario(
+            name="claim-race",
+            description="N claimers race for one freshly enqueued job",
+            default_size=2,
+            min_size=2,
+            max_size=8,
+            setup=(Enqueue(job_id="j1"),),
+            actors=_claim_race,
+        ),
+        Scenario(
+            name="zombie-lease",
+            description="a worker whose lease expired renews and completes while a reaper "
+            "requeues the job and another worker claims it",
+            default_size=3,
+            min_size=3,
+            max_size=5,
+            setup=(Enqueue(job_id="j1"), Claim(job_id="j1", worker_id="A", now=0, ttl=10)),
+            actors=_zombie,
+        ),
+        Scenario(
+            name="complete-after-expiry",
+            description="a worker completes just as its lease expires and another claims",
+            default_size=2,
+            min_size=2,
+            max_size=4,
+            setup=(Enqueue(job_id="j1"), Claim(job_id="j1", worker_id="A", now=0, ttl=10)),
+            actors=_complete_after_expiry,
+        ),
+        Scenario(
+            name="multi-job",
+            description="N workers claim and complete two jobs in opposite orders",
+            default_size=3,
+            min_size=2,
+            max_size=4,
+            setup=(Enqueue(job_id="j1"), Enqueue(job_id="j2")),
+            actors=_multi_job,
+        ),
+    )
+}
+
+
+def scenario_names() -> list[str]:
+    return list(_SCENARIOS)
+
+
+def get_scenario(name: str) -> Scenario:
+    try:
+        return _SCENARIOS[name]
+    except KeyError:
+        raise UnknownScenario(
+            f"unknown scenario {name!r}; choose one of: {', '.join(_SCENARIOS)} "
+            "(`claimcheck scenarios` describes them)."
+        ) from None
+
+
+async def perform(coord: Coordinator, op: FleetOp) -> Observed:
+    """Run one model operation through the coordinator."""
+    if isinstance(op, Claim):
+        return await coord.try_claim_job(op.job_id, op.worker_id, now=op.now, ttl=op.ttl)
+    if isinstance(op, Renew):
+        return await coord.renew_lease(op.job_id, op.worker_id, op.epoch, now=op.now, ttl=op.ttl)
+    if isinstance(op, Complete):
+        return await coord.complete_job(op.job_id, op.worker_id, op.epoch, now=op.now)
+    if isinstance(op, Release):
+        return await coord.release_job(op.job_id, op.worker_id, op.epoch, now=op.now)
+    if isinstance(op, Reap):
+        return await coord.reap_expired(op.now)
+    return await coord.enqueue_job(op.job_id)
+
+
+def actor_coroutine(
+    coord: Coordinator, ops: Sequence[FleetOp]
+) -> Callable[[], Coroutine[Any, Any, ActorLog]]:
+    async def actor() -> ActorLog:
+        log: ActorLog = []
+        won: dict[str, int] = {}
+        for spec in ops:
+            op = spec
+            if isinstance(spec, Renew | Complete | Release) and spec.epoch == WON:
+                epoch = won.get(spec.job_id)
+                if epoch is None:
+                    continue
+                op = cast(FleetOp, attrs.evolve(cast(Any, spec), epoch=epoch))
+            result = await perform(coord, op)
+            if isinstance(result, FleetResult) and result.kind == "claimed":
+                assert result.epoch is not None
+                won[result.job_id] = result.epoch
+            log.append((op, result))
+        return log
+
+    return actor
+
+
+def describe_op(op: FleetOp) -> str:
+    if isinstance(op, Claim):
+        return f"{op.worker_id} claim({op.job_id}, now={op.now})"
+    if isinstance(op, Renew):
+        return f"{op.worker_id} renew({op.job_id}, epoch={op.epoch}, now={op.now})"
+    if isinstance(op, Complete):
+        return f"{op.worker_id} complete({op.job_id}, epoch={op.epoch}, now={op.now})"
+    if isinstance(op, Release):
+        return f"{op.worker_id} release({op.job_id}, epoch={op.epoch}, now={op.now})"
+    if isinstance(op, Reap):
+        return f"reap(now={op.now})"
+    return f"enqueue({op.job_id})"
+
+
+def describe_result(result: Observed | ModelResult) -> str:
+    if isinstance(result, tuple):
+        return f"reaped {list(result)}"
+    if isinstance(result, ModelResult) and result.kind == "reaped":
+        return f"reaped {list(result.reaped)}"
+    text = result.kind
+    if result.kind in ("claimed", "renewed"):
+        text += f" epoch {result.epoch} until {result.expires_at}"
+    elif result.kind in ("completed", "released"):
+        text += f" epoch {result.epoch}"
+    elif isinstance(result, FleetResult) and result.detail:
+        text += f" ({result.detail})"
+    return text
+
+
+def _matches(model: ModelResult, seen: Observed) -> bool:
+    if isinstance(seen, tuple):
+        return model.kind == "reaped" and sorted(model.reaped) == sorted(seen)
+    if model.kind != seen.kind:
+        return False
+    if seen.kind in ("claimed", "renewed"):
+        return model.epoch == seen.epoch and model.expires_at == seen.expires_at
+    return True
+
+
+def observed_state(docs: Sequence[Doc]) -> FleetState:
+    """The fleet state a store holds, in the model's terms (runs from run documents)."""
+    runs: dict[tuple[str, int], str] = {}
+    jobs: dict[str, Mapping[str, Any]] = {}
+    for doc in docs:
+        if doc.body.get("kind") == "run":
+            runs[(doc.body["job"], doc.body["epoch"])] = doc.body["worker"]
+        elif doc.body.get("kind") == "job":
+            jobs[doc.id] = doc.body
+    out: dict[str, JobState] = {}
+    for job_id, body in jobs.items():
+        top = max([body["epoch"], *(e for (j, e) in runs if j == job_id)])
+        out[job_id] = JobState(
+            status=body["status"],
+            epoch=body["epoch"],
+            worker=body["worker"],
+            expires_at=body["expires_at"],
+            completed_epoch=body["completed_epoch"],
+            runs=tuple(runs.get((job_id, e), "<missing>") for e in range(1, top + 1)),
+        )
+    return FleetState(jobs=tuple(sorted(out.items())))
+
+
+def explain(
+    initial: FleetState, logs: Sequence[ActorLog], final: FleetState
+) -> list[tuple[int, int]] | None:
+    """A sequential order (list of (actor, index)) of the logged operations that reproduces
+    every logged result and the final state through the model, or None if there is none.
+
+    ``conflict`` answers are matched as "no effect": a compare-and-set may lose to a writer
+    that the sequential order places elsewhere.
+    """
+    seen: set[tuple[tuple[int, ...], FleetState]] = set()
+    order: list[tuple[int, int]] = []
+    total = sum(len(log) for log in logs)
+
+    def search(positions: tuple[int, ...], state: FleetState) -> bool:
+        if len(order) == total:
+            return state == final
+        if (positions, state) in seen:
+            return False
+        seen.add((positions, state))
+        for a, log in enumerate(logs):
+            p = positions[a]
+            if p == len(log):
+                continue
+            op, result = log[p]
+            if isinstance(result, FleetResult) and result.kind == "conflict":
+                nxt = state
+            else:
+                nxt, model_result = apply(state, op)
+                if not _matches(model_result, result):
+                    continue
+            order.append((a, p))
+            if search((*positions[:a], p + 1, *positions[a + 1 :]), nxt):
+                return True
+            order.pop()
+        return False
+
+    return order if search(tuple(0 for _ in logs), initial) else None
+
+
+def check_run(
+    initial: FleetState,
+    names: Sequence[str],
+    results: Sequence[Any],
+    final_docs: Sequence[Doc],
+) -> list[str]:
+    """Violations (plain sentences) of one scenario run; empty when it is correct."""
+    problems: list[str] = []
+    logs: list[ActorLog] = []
+    for name, result in zip(names, results, strict=True):
+        if isinstance(result, ActorError):
+            problems.append(f"actor {name} raised {type(result.error).__name__}: {result.error}")
+            logs.append([])
+        else:
+            logs.append(result)
+    if problems:
+        return problems
+    claims: dict[str, list[tuple[str, int]]] = {}
+    for log in logs:
+        for op, result in log:
+            if (
+                isinstance(op, Claim)
+                and isinstance(result, FleetResult)
+                and result.kind == "claimed"
+            ):
+                assert result.epoch is not None
+                claims.setdefault(op.job_id, []).append((op.worker_id, result.epoch))
+    problems += check_outcomes(claims)
+    final = observed_state(final_docs)
+    problems += check_invariants(final)
+    if explain(initial, logs, final) is None:
+        told = "; ".join(
+            f"{describe_op(op)} -> {describe_result(result)}" for log in logs for op, result in log
+        )
+        state = "; ".join(
+            f"{job_id} {job.status} epoch {job.epoch} worker {job.worker} runs {list(job.runs)}"
+            for job_id, job in final.jobs
+        )
+        problems.append(
+            "not linearizable: no sequential order of these operations gives these answers "
+            f"and this final state under the reference model: {told}; final: {state}"
+        )
+    return problems
+
+
+def initial_state(scenario: Scenario) -> FleetState:
+    state = FleetState()
+    for op in scenario.setup:
+        state, _ = apply(state, op)
+    return state

@@ -1,0 +1,33 @@
+"""Random walk: at every step, a uniformly random enabled actor."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["RandomScheduler"]
+
+
+class RandomScheduler:
+    """Uniform choice among enabled actors, from one ``random.Random(seed)``.
+
+    Finds races whose window is wide (like two claimers both reading before either writes)
+    quickly; for deep bugs that need several specific preemptions, prefer PCT.
+    """
+
+    name = "random"
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self._rng = random.Random(seed)
+        self._random = self._rng.random
+
+    def new_execution(self) -> bool:
+        return True
+
+    def next_actor(self, enabled: Sequence[int], pending: Sequence[Any], step: int) -> int:
+        return enabled[int(self._random() * len(enabled))]
+
+    def next_int(self, bound: int) -> int:
+        return int(self._random() * bound)
