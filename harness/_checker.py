@@ -169,6 +169,11 @@ def _search(
     for pos, (_, kind, i) in enumerate(keyed, start=1):
         if not kind:
             mt[pos] = ret_of[i]
+    first_inf = end
+    for pos in range(end - 1, 0, -1):
+        if keyed[pos - 1][0] != math.inf:
+            break
+        first_inf = pos
     bit = [0] * (end + 1)
     for pos in range(1, end):
         bit[pos] = 1 << opi[pos]
@@ -186,7 +191,9 @@ def _search(
         op = ops[opi[e]]
         legal, new = step(states[sid], op.input, op.output)
         ns = -1
-        if legal:
+        # An unknown outcome that would leave the state as it is can as well never have taken
+        # effect (and need not ever be linearized): pushing it only multiplies the cache.
+        if legal and not (op.output is None and new == states[sid]):
             found = index_of.get(new)
             if found is None:
                 found = len(states)
@@ -243,6 +250,9 @@ def _search(
                     continue
             e = nxt[e]
         else:
+            if e >= first_inf:
+                # Only unknown outcomes are left, and they may never have taken effect.
+                return True, [opi[x] for x in stack]
             # A return entry whose operation is not linearized: this branch is dead.
             if not stack:
                 return False, [opi[x] for x in best]

@@ -90,11 +90,14 @@ def run_actors(actors: Sequence[Actor], scheduler: Scheduler) -> Execution:
                 raise _bad_yield(i, pending[i])
             enabled.append(i)
         choose = scheduler.next_actor
+        # Exhaustive search must see forced steps too, to prune a branch whose only runnable
+        # actor sleeps; the other strategies skip the call when there is no choice to make.
+        every = getattr(scheduler, "sees_every_step", False)
         append_step = schedule.append
         append_point = points.append
         step = 0
         while enabled:
-            i = enabled[0] if len(enabled) == 1 else choose(enabled, pending, step)
+            i = enabled[0] if len(enabled) == 1 and not every else choose(enabled, pending, step)
             append_step(i)
             append_point(pending[i])
             step += 1
@@ -115,8 +118,8 @@ def run_actors(actors: Sequence[Actor], scheduler: Scheduler) -> Execution:
         pruned = True
     finally:
         CONTROLLED.reset(token)
-        for i in enabled:
-            coros[i].close()
+        for coro in coros:
+            coro.close()  # a no-op for finished ones; unstarted or abandoned ones need it
     return Execution(
         schedule=tuple(schedule), points=tuple(points), results=tuple(results), pruned=pruned
     )

@@ -44,6 +44,7 @@ class ExhaustiveScheduler:
     """
 
     name = "exhaustive"
+    sees_every_step = True
 
     def __init__(self, *, preemption_bound: int | None = None, reduction: bool = True) -> None:
         self.preemption_bound = preemption_bound

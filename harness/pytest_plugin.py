@@ -1,0 +1,94 @@
+"""claimcheck's pytest plugin (entry point ``pytest11``): seeds that survive ``-n auto``.
+
+* ``--harness-seed N`` (or ``HARNESS_SEED=N``) fixes the base seed; otherwise one is drawn at
+  random per session.  Either way it is printed in the report header.
+* Under pytest-xdist the controller passes its base seed to every worker, and each test derives
+  its own seed from the base seed and its node id (``harness_seed`` fixture), so ``-n auto``
+  and ``-n 0`` explore exactly the same schedules, whatever worker runs which test.
+* ``harness_pytest_command`` is the exact command that reruns the current test with the
+  current base seed: findings raised in tests print it next to the schedule token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import shlex
+from typing import Any
+
+import pytest
+
+__all__ = ["derive_seed"]
+
+_SEED_KEY = pytest.StashKey[int]()
+
+
+def derive_seed(base: int, nodeid: str) -> int:
+    """A per-test seed: stable across runs, workers and test order."""
+    digest = hashlib.sha256(f"{base}:{nodeid}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def _parse_seed(text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise pytest.UsageError(
+            f"claimcheck: harness seed {text!r} is not a whole number; pass e.g. "
+            "--harness-seed 42 or HARNESS_SEED=42."
+        ) from None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("claimcheck", "claimcheck concurrency harness")
+    group.addoption(
+        "--harness-seed",
+        action="store",
+        default=None,
+        metavar="N",
+        help="base seed for claimcheck schedules (default: $HARNESS_SEED, else random); "
+        "printed in the header, derived per test so -n auto and -n 0 agree",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput is not None and "claimcheck_seed" in workerinput:
+        seed = int(workerinput["claimcheck_seed"])
+    elif config.getoption("harness_seed") is not None:
+        seed = _parse_seed(str(config.getoption("harness_seed")))
+    elif os.environ.get("HARNESS_SEED"):
+        seed = _parse_seed(os.environ["HARNESS_SEED"])
+    else:
+        seed = random.SystemRandom().randrange(1 << 32)
+    config.stash[_SEED_KEY] = seed
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist controller: hand the base seed to each worker."""
+    node.workerinput["claimcheck_seed"] = node.config.stash[_SEED_KEY]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"claimcheck: --harness-seed={config.stash[_SEED_KEY]}"
+
+
+@pytest.fixture
+def harness_base_seed(request: pytest.FixtureRequest) -> int:
+    """The session's base seed (same in every xdist worker)."""
+    return request.config.stash[_SEED_KEY]
+
+
+@pytest.fixture
+def harness_seed(request: pytest.FixtureRequest) -> int:
+    """This test's seed, derived from the base seed and the test's node id."""
+    return derive_seed(request.config.stash[_SEED_KEY], request.node.nodeid)
+
+
+@pytest.fixture
+def harness_pytest_command(request: pytest.FixtureRequest) -> str:
+    """The command that reruns this test with this base seed."""
+    seed = request.config.stash[_SEED_KEY]
+    return f"pytest {shlex.quote(request.node.nodeid)} --harness-seed {seed}"

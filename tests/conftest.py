@@ -1,0 +1,1 @@
+"""Shared fixtures: store factories for the backends every test runs against."""

@@ -1,0 +1,92 @@
+"""The coordinator on MemoryStore and the reference model, side by side, step by step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from fleet import Coordinator, FleetResult
+from harness import drive
+from harness._scenarios import observed_state
+from models import (
+    Claim,
+    Complete,
+    Enqueue,
+    FleetModel,
+    FleetOp,
+    Reap,
+    Release,
+    Renew,
+    check_invariants,
+)
+from stores import MemoryStore
+
+JOBS = st.sampled_from(["j1", "j2", "j3"])
+WORKERS = st.sampled_from(["w1", "w2", "w3"])
+EPOCHS = st.integers(0, 4)
+TTLS = st.integers(1, 12)
+
+
+class CoordinatorMatchesModel(RuleBasedStateMachine):
+    @initialize()
+    def start(self) -> None:
+        self.coord = Coordinator(MemoryStore())
+        self.model = FleetModel()
+        self.now = 0
+
+    def check(self, op: FleetOp, coro: Any) -> None:
+        got = drive(coro)
+        want = self.model.run(op)
+        if isinstance(got, tuple):
+            assert want.kind == "reaped"
+            assert sorted(got) == sorted(want.reaped), (op, got, want)
+            return
+        assert isinstance(got, FleetResult)
+        assert got.kind == want.kind, (op, got, want)
+        if got.kind in ("claimed", "renewed"):
+            assert (got.epoch, got.expires_at) == (want.epoch, want.expires_at), (op, got, want)
+
+    @rule(job=JOBS)
+    def enqueue(self, job: str) -> None:
+        self.check(Enqueue(job_id=job), self.coord.enqueue_job(job))
+
+    @rule(job=JOBS, worker=WORKERS, ttl=TTLS)
+    def claim(self, job: str, worker: str, ttl: int) -> None:
+        op = Claim(job_id=job, worker_id=worker, now=self.now, ttl=ttl)
+        self.check(op, self.coord.try_claim_job(job, worker, now=self.now, ttl=ttl))
+
+    @rule(job=JOBS, worker=WORKERS, epoch=EPOCHS, ttl=TTLS)
+    def renew(self, job: str, worker: str, epoch: int, ttl: int) -> None:
+        op = Renew(job_id=job, worker_id=worker, epoch=epoch, now=self.now, ttl=ttl)
+        self.check(op, self.coord.renew_lease(job, worker, epoch, now=self.now, ttl=ttl))
+
+    @rule(job=JOBS, worker=WORKERS, epoch=EPOCHS)
+    def complete(self, job: str, worker: str, epoch: int) -> None:
+        op = Complete(job_id=job, worker_id=worker, epoch=epoch, now=self.now)
+        self.check(op, self.coord.complete_job(job, worker, epoch, now=self.now))
+
+    @rule(job=JOBS, worker=WORKERS, epoch=EPOCHS)
+    def release(self, job: str, worker: str, epoch: int) -> None:
+        op = Release(job_id=job, worker_id=worker, epoch=epoch, now=self.now)
+        self.check(op, self.coord.release_job(job, worker, epoch, now=self.now))
+
+    @rule()
+    def reap(self) -> None:
+        self.check(Reap(now=self.now), self.coord.reap_expired(self.now))
+
+    @rule(ticks=st.integers(1, 8))
+    def advance_clock(self, ticks: int) -> None:
+        self.now += ticks
+
+    @invariant()
+    def store_state_is_model_state(self) -> None:
+        state = observed_state(drive(self.coord.list_documents()))
+        assert state == self.model.state
+        assert check_invariants(state) == []
+
+
+CoordinatorMatchesModel.TestCase.settings = settings(max_examples=150, stateful_step_count=40)
+TestCoordinatorMatchesModel = CoordinatorMatchesModel.TestCase
