@@ -12,14 +12,7 @@ from stores import Store
 
 from ._backends import Wrap, get_backend, identity
 from ._runtime import Execution, drive, run_actors
-from ._scenarios import (
-    Scenario,
-    actor_coroutine,
-    check_run,
-    get_scenario,
-    initial_state,
-    perform,
-)
+from ._scenarios import RunChecker, Scenario, actor_coroutine, get_scenario, perform
 from ._schedule import ScheduleToken, encode
 from ._trace import TracingStore
 from .schedulers import (
@@ -37,6 +30,7 @@ __all__ = [
     "Finding",
     "NondeterminismError",
     "Run",
+    "ScheduleRunner",
     "StoreFactory",
     "UnknownStrategy",
     "explore",
@@ -148,28 +142,64 @@ class Run:
     violations: tuple[str, ...]
 
 
+class ScheduleRunner:
+    """Runs schedules of one scenario on one backend, sharing what can be shared.
+
+    The verdict memo (``RunChecker``) and, when the store can ``fork()``, a store on which the
+    set-up already ran: each schedule then starts from a fork instead of re-running set-up.
+    Traced runs (``wrap`` given) always build and set up a fresh store.
+    """
+
+    def __init__(self, scenario: Scenario, size: int, factory: StoreFactory) -> None:
+        self.scenario = scenario
+        self.size = size
+        self.factory = factory
+        self.named = scenario.actors(size)
+        self.names = tuple(name for name, _ in self.named)
+        self.checker = RunChecker(scenario, self.names)
+        self._template: Any = None
+
+    def _coordinator(self, wrap: Wrap) -> Coordinator:
+        if wrap is identity and self._template is not None:
+            return Coordinator(self._template.fork(), partition="jobs")
+        coord = Coordinator(self.factory(wrap), partition="jobs")
+        for op in self.scenario.setup:
+            drive(perform(coord, op))
+        if wrap is identity and hasattr(coord.store, "fork"):
+            self._template = coord.store
+            return Coordinator(self._template.fork(), partition="jobs")
+        return coord
+
+    def run(
+        self,
+        scheduler: Scheduler,
+        wrap: Wrap = identity,
+        after_setup: Callable[[], None] | None = None,
+        memo: bool = True,
+    ) -> Run:
+        """Set up, run the actors under ``scheduler``, check the outcome."""
+        coord = self._coordinator(wrap)
+        if after_setup is not None:
+            after_setup()
+        execution = run_actors([actor_coroutine(coord, ops) for _, ops in self.named], scheduler)
+        if execution.pruned:
+            return Run(execution=execution, names=self.names, violations=())
+        docs = drive(coord.list_documents())
+        checker = self.checker if memo else RunChecker(self.scenario, self.names)
+        return Run(
+            execution=execution, names=self.names, violations=checker(execution.results, docs)
+        )
+
+
 def run_schedule(
     scenario: Scenario,
     size: int,
     factory: StoreFactory,
     scheduler: Scheduler,
     wrap: Wrap = identity,
-    after_setup: Callable[[], None] | None = None,
 ) -> Run:
-    """Set up a fresh store, run the scenario's actors under ``scheduler``, check the result."""
-    coord = Coordinator(factory(wrap), partition="jobs")
-    for op in scenario.setup:
-        drive(perform(coord, op))
-    if after_setup is not None:
-        after_setup()
-    named = scenario.actors(size)
-    execution = run_actors([actor_coroutine(coord, ops) for _, ops in named], scheduler)
-    names = tuple(name for name, _ in named)
-    if execution.pruned:
-        return Run(execution=execution, names=names, violations=())
-    docs = drive(coord.list_documents())
-    violations = check_run(initial_state(scenario), names, execution.results, docs)
-    return Run(execution=execution, names=names, violations=tuple(violations))
+    """Run one schedule of ``scenario`` on a fresh store from ``factory`` and check it."""
+    return ScheduleRunner(scenario, size, factory).run(scheduler, wrap)
 
 
 def _trace(
@@ -182,8 +212,8 @@ def _trace(
         tracers.append(tracer)
         return tracer
 
-    run = run_schedule(
-        scenario, size, factory, ReplayScheduler(steps), wrap, lambda: tracers[0].log.clear()
+    run = ScheduleRunner(scenario, size, factory).run(
+        ReplayScheduler(steps), wrap, lambda: tracers[0].log.clear()
     )
     log = tracers[0].log
     # Each step performs exactly one real store operation, so log lines align with steps.
@@ -250,12 +280,13 @@ def explore(
     if strategy == "exhaustive" and preemption_bound is not None:
         options["preemption_bound"] = preemption_bound
     scheduler = make_scheduler(strategy, seed, **options)
+    runner = ScheduleRunner(scenario, size, factory)
     schedules = 0
     counterexample: Counterexample | None = None
     while budget is None or schedules < budget:
         if not scheduler.new_execution():
             break
-        run = run_schedule(scenario, size, factory, scheduler)
+        run = runner.run(scheduler)
         if run.execution.pruned:
             continue
         schedules += 1
@@ -264,7 +295,10 @@ def explore(
         if isinstance(scheduler, PctScheduler):
             scheduler.observe_length(len(run.execution.schedule))
         if check_determinism:
-            again = run_schedule(scenario, size, factory, ReplayScheduler(run.execution.schedule))
+            # A fresh store and no verdict memo: the second run must be computed afresh.
+            again = ScheduleRunner(scenario, size, factory).run(
+                ReplayScheduler(run.execution.schedule), memo=False
+            )
             divergence = _first_divergence(run, again)
             if divergence is not None:
                 raise NondeterminismError(
@@ -305,7 +339,8 @@ def explore(
         naive_scheduler = ExhaustiveScheduler(reduction=False)
         naive = 0
         while naive_scheduler.new_execution():
-            if not run_schedule(scenario, size, factory, naive_scheduler).execution.pruned:
+            naive_run = runner.run(naive_scheduler)
+            if not naive_run.execution.pruned:
                 naive += 1
     return Exploration(
         scenario=scenario_name,

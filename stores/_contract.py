@@ -175,6 +175,7 @@ class Store(Protocol):
 
 
 _SCALARS = (str, int, float, bool, type(None))
+_SCALAR_TYPES = frozenset(_SCALARS)
 
 
 def validate_key(name: str, value: object) -> str:
@@ -188,7 +189,7 @@ def validate_key(name: str, value: object) -> str:
 
 
 def validate_patch(patch: object) -> Mapping[str, Any]:
-    if not isinstance(patch, Mapping):
+    if type(patch) is not dict and not isinstance(patch, Mapping):
         raise StoreMisuse(
             f"patch must be a mapping of top-level field names to new values, got {patch!r} "
             f"({type(patch).__name__}); pass e.g. {{'status': 'leased'}}."
@@ -203,6 +204,13 @@ def validate_patch(patch: object) -> Mapping[str, Any]:
 
 def freeze_body(body: object, *, name: str = "body") -> Mapping[str, Any]:
     """A private, read-only copy of a document body (deep only when it has to be)."""
+    if type(body) is dict or type(body) is MappingProxyType:
+        # Fast path (every write of every explored schedule comes here): flat bodies with
+        # str keys and scalar values need only a shallow copy.
+        if all(type(k) is str for k in body) and all(
+            type(v) in _SCALAR_TYPES for v in body.values()
+        ):
+            return MappingProxyType(dict(body))
     if not isinstance(body, Mapping):
         raise StoreMisuse(
             f"{name} must be a mapping with str keys, got {body!r} ({type(body).__name__})."

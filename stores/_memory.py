@@ -24,6 +24,14 @@ from ._points import checkpoint
 __all__ = ["MemoryStore"]
 
 
+def _key(id: object, partition_key: object) -> tuple[str, str]:
+    # Inline type test first: this runs on every operation of every explored schedule.
+    if type(id) is str and id and type(partition_key) is str and partition_key:
+        return (partition_key, id)
+    validate_key("id", id)
+    return (validate_key("partition_key", partition_key), str(id))
+
+
 class MemoryStore:
     """A dict of documents; every operation is one scheduling point, then one synchronous block.
 
@@ -34,12 +42,22 @@ class MemoryStore:
     Tokens are deterministic (no uuid, no clock): ``rev`` comes from a per-id counter kept across
     deletes, the etag from a store-wide write counter, so two runs of one schedule produce the
     same documents.
+
+    ``fork()`` returns an independent copy (documents are immutable, so a shallow copy of the
+    maps is enough); the harness uses it to run a scenario's set-up once per exploration.
     """
 
     def __init__(self) -> None:
         self._docs: dict[tuple[str, str], Doc] = {}
         self._last_rev: dict[tuple[str, str], int] = {}
         self._writes = 0
+
+    def fork(self) -> MemoryStore:
+        twin = MemoryStore()
+        twin._docs = dict(self._docs)
+        twin._last_rev = dict(self._last_rev)
+        twin._writes = self._writes
+        return twin
 
     def _write(self, key: tuple[str, str], body: Mapping[str, Any]) -> Doc:
         rev = self._last_rev.get(key, 0) + 1
@@ -50,7 +68,7 @@ class MemoryStore:
         return doc
 
     async def create(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc:
-        key = (validate_key("partition_key", partition_key), validate_key("id", id))
+        key = _key(id, partition_key)
         frozen = freeze_body(body)
         await checkpoint("create", partition_key, id, True)
         if key in self._docs:
@@ -58,12 +76,12 @@ class MemoryStore:
         return self._write(key, frozen)
 
     async def get(self, id: str, partition_key: str) -> Doc | None:
-        key = (validate_key("partition_key", partition_key), validate_key("id", id))
+        key = _key(id, partition_key)
         await checkpoint("get", partition_key, id, False)
         return self._docs.get(key)
 
     async def replace(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc:
-        key = (validate_key("partition_key", partition_key), validate_key("id", id))
+        key = _key(id, partition_key)
         frozen = freeze_body(body)
         await checkpoint("replace", partition_key, id, True)
         if key not in self._docs:
@@ -73,8 +91,8 @@ class MemoryStore:
     async def update_if_match(
         self, id: str, partition_key: str, expected: Expected, patch: Mapping[str, Any]
     ) -> UpdateResult:
-        key = (validate_key("partition_key", partition_key), validate_key("id", id))
-        if not isinstance(expected, Expected):
+        key = _key(id, partition_key)
+        if type(expected) is not Expected:
             raise StoreMisuse(
                 f"expected must be stores.Expected(etag=..., rev=...), got {expected!r} "
                 f"({type(expected).__name__})."
@@ -90,7 +108,7 @@ class MemoryStore:
         return Updated(doc=self._write(key, freeze_body({**current.body, **patch})))
 
     async def delete(self, id: str, partition_key: str) -> bool:
-        key = (validate_key("partition_key", partition_key), validate_key("id", id))
+        key = _key(id, partition_key)
         await checkpoint("delete", partition_key, id, True)
         return self._docs.pop(key, None) is not None
 

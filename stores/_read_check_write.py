@@ -38,6 +38,10 @@ class ReadCheckWriteStore:
     def __init__(self, inner: Store) -> None:
         self.inner = inner
 
+    def fork(self) -> ReadCheckWriteStore:
+        """A control over an independent copy of the inner store (if it can be forked)."""
+        return ReadCheckWriteStore(self.inner.fork())  # type: ignore[attr-defined]
+
     async def create(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc:
         return await self.inner.create(id, partition_key, body)
 

@@ -1,0 +1,110 @@
+"""Controlled-runtime benchmarks (issue: seeded interleaving schedulers).
+
+1. Controlled steps per second on MemoryStore, next to a bare ``coro.send(None)`` loop over the
+   same actors (no scheduler, no recording) measured in the same run.
+   Target: >= 1,000,000 steps/s and >= 30% of the bare loop.
+2. End-to-end schedules per second on the 2-claimer race, invariant check included.
+   Target: >= 20,000 schedules/s.
+3. Median schedules to the first double assignment on the control, per strategy, 100 seeds.
+
+Run: ``.venv/bin/python bench/bench_runtime.py`` (or ``make bench``).  Best of 5 repetitions.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from harness import RandomScheduler, explore, run_actors
+from stores import CONTROLLED, MemoryStore
+
+ACTORS = 4
+OPS_PER_ACTOR = 50_000
+
+
+def make_actors(store: MemoryStore) -> list[Callable[[], Coroutine[Any, Any, None]]]:
+    def make(i: int) -> Callable[[], Coroutine[Any, Any, None]]:
+        doc_id = f"d{i % 2}"
+
+        async def actor() -> None:
+            get = store.get
+            for _ in range(OPS_PER_ACTOR):
+                await get(doc_id, "p")
+
+        return actor
+
+    return [make(i) for i in range(ACTORS)]
+
+
+def bare_loop() -> float:
+    """Round-robin ``coro.send(None)``: what stepping costs with no scheduler at all."""
+    store = MemoryStore()
+    coros = [a() for a in make_actors(store)]
+    token = CONTROLLED.set(True)
+    steps = 0
+    start = time.perf_counter()
+    try:
+        live = list(coros)
+        while live:
+            for coro in list(live):
+                try:
+                    coro.send(None)
+                    steps += 1
+                except StopIteration:
+                    live.remove(coro)
+    finally:
+        CONTROLLED.reset(token)
+    return steps / (time.perf_counter() - start)
+
+
+def controlled() -> float:
+    store = MemoryStore()
+    start = time.perf_counter()
+    execution = run_actors(make_actors(store), RandomScheduler(1))
+    return len(execution.schedule) / (time.perf_counter() - start)
+
+
+def schedules_per_second(budget: int = 20_000) -> float:
+    start = time.perf_counter()
+    result = explore("claim-race", "memory", "random", seed=1, budget=budget)
+    assert result.schedules == budget and not result.found
+    return budget / (time.perf_counter() - start)
+
+
+def schedules_to_first_finding(strategy: str, seeds: int = 100) -> list[int]:
+    out = []
+    for seed in range(seeds):
+        result = explore("claim-race", "rcw-memory", strategy, seed=seed, budget=1000)
+        assert result.found
+        out.append(result.schedules)
+    return out
+
+
+def best(fn: Callable[[], float], reps: int = 5) -> float:
+    return max(fn() for _ in range(reps))
+
+
+def main() -> None:
+    bare = best(bare_loop)
+    ctl = best(controlled)
+    print("controlled runtime on MemoryStore (best of 5)")
+    print(f"  bare coro.send loop     {bare:>12,.0f} steps/s  (reference, same run)")
+    print(f"  controlled (random)     {ctl:>12,.0f} steps/s  = {ctl / bare:.0%} of bare")
+    print("    target: >= 1,000,000 steps/s and >= 30% of bare")
+    sps = best(schedules_per_second, reps=3)
+    print(f"  2-claimer race, checked {sps:>12,.0f} schedules/s  (target >= 20,000)")
+    exhaustive = explore("claim-race", "rcw-memory", "exhaustive", budget=None).schedules
+    print("schedules to the first double assignment on the control (claim-race x2, 100 seeds)")
+    for strategy in ("random", "pct"):
+        found = schedules_to_first_finding(strategy)
+        print(
+            f"  {strategy:<10} median {statistics.median(found):>4}  max {max(found):>4}  "
+            f"mean {statistics.mean(found):.2f}"
+        )
+    print(f"  exhaustive (deterministic DFS, sleep sets): schedule #{exhaustive}")
+
+
+if __name__ == "__main__":
+    main()

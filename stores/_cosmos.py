@@ -1,0 +1,631 @@
+"""The Azure Cosmos DB store: the contract over the synchronous ``azure-cosmos`` SDK.
+
+This is the only module of the project that imports ``azure``.  Design notes, measured figures
+and the embedded endpoint's deviations from the real service are in ``docs/cosmos.md``.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, NoReturn, Protocol, TypeVar
+from urllib.parse import urlsplit
+
+from azure.core import MatchConditions
+from azure.core.exceptions import AzureError, ServiceRequestError, ServiceResponseError
+from azure.core.pipeline.transport import RequestsTransport
+from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey
+from azure.cosmos.exceptions import (
+    CosmosAccessConditionFailedError,
+    CosmosHttpResponseError,
+    CosmosResourceExistsError,
+    CosmosResourceNotFoundError,
+)
+from requests import Session
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from ._contract import (
+    Conflict,
+    Doc,
+    DocumentExists,
+    DocumentNotFound,
+    Expected,
+    NotFound,
+    StoreError,
+    StoreMisuse,
+    Updated,
+    UpdateResult,
+    freeze_body,
+    validate_key,
+    validate_patch,
+)
+from ._points import IO_THREADS, run_io
+
+__all__ = ["RESERVED_FIELDS", "CosmosStore", "StoreUnavailable"]
+
+T = TypeVar("T")
+
+#: Item fields this store owns, next to the body's fields: ``id``; ``pk``, the container's
+#: partition key path (``/pk``) holding ``Doc.partition_key``; ``rev``; and ``tombstone``, present
+#: only on deleted ids (see ``CosmosStore``).  A body or patch may not use them.
+_PK = "pk"
+_REV = "rev"
+_TOMBSTONE = "tombstone"
+#: Fields the service adds to every item; stripped from ``Doc.body``.
+_SYSTEM_FIELDS = frozenset({"_rid", "_self", "_etag", "_attachments", "_ts"})
+RESERVED_FIELDS = frozenset({"id", _PK, _REV, _TOMBSTONE}) | _SYSTEM_FIELDS
+
+#: Read-then-conditional-write loops retry only after another writer changed the item in between
+#: (HTTP 412).  ``update_if_match``, ``create`` and ``delete`` settle on their second pass (the
+#: change they lost to is visible to the re-read); ``replace`` retries while it keeps losing.
+_MAX_ATTEMPTS = 64
+
+_LIST_QUERY = f"SELECT * FROM c WHERE c.{_PK} = @pk AND NOT IS_DEFINED(c.{_TOMBSTONE})"
+
+
+class _Lost(enum.Enum):
+    """A conditional write that lost to another write (HTTP 412)."""
+
+    LOST = "lost"
+
+
+class StoreUnavailable(StoreError):
+    """The backend could not complete an operation for a reason outside the contract.
+
+    Raised for an unreachable endpoint, a rejected key, throttling beyond the SDK's retries, a
+    container holding items this store did not write, and any other error the service returns
+    that the contract has no outcome for.  The message is one line naming the endpoint (never
+    the key) and what to do.  Like a timeout, a write that raises this may or may not have taken
+    effect.
+    """
+
+
+class _AccountSettings(Protocol):
+    """What :meth:`CosmosStore.for_emulator` needs (``stores.emulator.EmulatorHandle`` has it)."""
+
+    @property
+    def endpoint(self) -> str: ...
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def tls_fingerprint(self) -> str: ...
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """An adapter whose pools trust exactly one certificate, identified by its SHA-256.
+
+    Why a pin and not just ``connection_verify=False``: the embedded server's certificate is
+    self-signed (and expired), so no chain check can pass; with verification merely off, urllib3
+    warns ``InsecureRequestWarning`` on every request, which our warnings-as-errors test runs turn
+    into failures, and silencing it would mean mutating the process-wide warning filters from
+    worker threads.  Pinning keeps the connection authenticated (urllib3 then counts it as
+    verified, so there is nothing to warn about) and touches no global state.
+    """
+
+    def __init__(self, fingerprint: str, **kwargs: Any) -> None:
+        self._fingerprint = fingerprint
+        super().__init__(**kwargs)
+
+    def init_poolmanager(
+        self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
+    ) -> None:
+        pool_kwargs["assert_fingerprint"] = self._fingerprint
+        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+
+
+def _http_session(tls_fingerprint: str | None) -> Session:
+    """A ``requests`` session whose pools keep one connection per I/O thread.
+
+    requests' default pool keeps 10 connections per host; with ``IO_THREADS`` (16) threads the
+    extra ones are opened and discarded on every request, each paying a TLS handshake, and
+    throughput collapses.  Retries stay off here, as in azure-core's own adapter: the SDK's
+    retry policies decide.
+    """
+    session = Session()
+    options: dict[str, Any] = {
+        "pool_connections": 4,  # host pools cached: the account endpoint plus regional ones
+        "pool_maxsize": IO_THREADS,
+        "max_retries": Retry(total=False, redirect=False, raise_on_status=False),
+    }
+    if tls_fingerprint is not None:
+        adapter: HTTPAdapter = _PinnedAdapter(tls_fingerprint, **options)
+        session.trust_env = False  # a pinned loopback endpoint: no proxies, no CA bundle
+    else:
+        adapter = HTTPAdapter(**options)
+    session.mount("https://", adapter)
+    session.mount("http://", HTTPAdapter(**options))
+    return session
+
+
+class CosmosStore:
+    """The store contract over one Cosmos DB container, through the synchronous SDK.
+
+    Threads: every operation is one :func:`stores.run_io` call, so under trio it runs in a worker
+    thread (at most ``IO_THREADS`` at once) and under the controlled runtime it runs inline right
+    after its scheduling point.  One SDK client, thread-safe, is shared by all threads; its
+    connection pool holds ``IO_THREADS`` connections.
+
+    Mapping: an item is the document's body fields at top level, plus ``id``, ``pk`` (the
+    container's partition key path ``/pk``, holding ``Doc.partition_key``) and ``rev``.
+    ``Doc.etag`` is the item's ``_etag`` (opaque: compare for equality only; the real service
+    quotes it, the embedded one does not); the service's system fields are stripped from
+    ``Doc.body``.  Bodies may not use :data:`RESERVED_FIELDS`.  The container must be written
+    only through this class.
+
+    No ABA: ``rev`` must strictly increase per id and never be reused, even across delete and
+    re-create.  ``delete`` therefore does not remove the item: it replaces it, conditionally on
+    the etag it read, with a tombstone ``{id, pk, rev: <last rev>, tombstone: true}`` that every
+    read treats as absent.  ``create`` of a tombstoned id replaces the tombstone (conditionally
+    on its etag) with the new document at ``rev + 1``.  So the last rev of an id lives as long as
+    the id: a per-id counter document would need a second write per delete that the service can
+    only make atomic with a transactional batch, which the embedded endpoint does not support.
+    The price is one small item per deleted id, never expired (a TTL would bring ABA back).
+
+    Compare-and-set: ``update_if_match`` reads the item, compares ``expected`` (rev and/or etag)
+    in Python, then replaces the item with ``If-Match: <etag it read>``.  The If-Match is the
+    fence: if any write landed since the read, the service answers 412 and nothing is written,
+    so the comparison and the write are one atomic step.  A 412 is not mapped straight to
+    ``Conflict``: the write it lost to may have been a delete (a tombstone), so the item is read
+    again and the outcome classified from that read (``NotFound`` or ``Conflict``; it cannot
+    match again, since every write changes both tokens).  Upsert is never used: with If-Match it
+    re-creates a deleted item.  ``replace`` is unconditional for the caller, but it too reads and
+    writes with If-Match (retrying when it loses) so that concurrent replaces never write the
+    same rev twice.
+
+    Errors the contract does not cover raise :class:`StoreUnavailable`.  The key is handed to
+    the SDK client and kept here only to redact it from error text: it never appears in a repr,
+    an error or output.
+    """
+
+    def __init__(
+        self,
+        *,
+        endpoint: str,
+        key: str,
+        database: str,
+        container: str,
+        tls_fingerprint: str | None = None,
+        create_if_missing: bool = True,
+    ) -> None:
+        """Connect; create the database and container (partition key ``/pk``) if missing.
+
+        ``tls_fingerprint`` (hex SHA-256 of the server certificate) pins that certificate
+        instead of verifying a CA chain: for an emulator's self-signed certificate.  Raises
+        :class:`StoreUnavailable` if the account cannot be reached or rejects the key, and
+        :class:`StoreMisuse` for an invalid argument or a container with another partition key.
+        """
+        for name, value in (
+            ("endpoint", endpoint),
+            ("database", database),
+            ("container", container),
+        ):
+            if not isinstance(value, str) or not value:
+                raise StoreMisuse(
+                    f"CosmosStore({name}=...) must be a non-empty str, got {value!r} "
+                    f"({type(value).__name__})."
+                )
+        if urlsplit(endpoint).scheme not in ("https", "http"):
+            raise StoreMisuse(
+                f"CosmosStore(endpoint=...) must be an https:// URL, got {endpoint!r}; "
+                "pass the account URI, e.g. https://<account>.documents.azure.com:443/."
+            )
+        if not isinstance(key, str) or not key:
+            raise StoreMisuse(
+                f"CosmosStore(key=...) must be a non-empty str, got a {type(key).__name__}; "
+                "pass the account's primary key (COSMOS_KEY)."
+            )
+        self.endpoint = endpoint
+        self.database = database
+        self.container = container
+        self._secret = key  # only to redact it from messages; see _redact
+        session = _http_session(tls_fingerprint)
+        transport = RequestsTransport(session=session, session_owner=False)
+        self._session = session
+
+        def create(client: CosmosClient) -> ContainerProxy:
+            db = client.create_database_if_not_exists(id=database)
+            return db.create_container_if_not_exists(
+                id=container, partition_key=PartitionKey(path=f"/{_PK}")
+            )
+
+        def connect() -> tuple[CosmosClient, ContainerProxy]:
+            client = CosmosClient(
+                endpoint,
+                credential=key,
+                transport=transport,
+                # With a pin the chain check is off and the pin authenticates the server.
+                connection_verify=tls_fingerprint is None,
+            )
+            try:
+                if create_if_missing:
+                    try:
+                        proxy = create(client)
+                    except CosmosResourceExistsError:
+                        # Another process (an xdist worker) created it between our read and
+                        # our create: the second pass reads it.
+                        proxy = create(client)
+                else:
+                    proxy = client.get_database_client(database).get_container_client(container)
+                paths = proxy.read()["partitionKey"]["paths"]
+            except BaseException:
+                client.close()
+                raise
+            if paths != [f"/{_PK}"]:
+                client.close()
+                raise StoreMisuse(
+                    f"container {container!r} of database {database!r} at {endpoint} is "
+                    f"partitioned by {paths!r}, CosmosStore needs ['/{_PK}']; use another "
+                    "container name."
+                )
+            return client, proxy
+
+        try:
+            self._client, self._container = self._guard("connect", None, connect)
+        except BaseException:
+            session.close()
+            raise
+
+    @classmethod
+    def from_env(
+        cls,
+        *,
+        database: str = "claimcheck",
+        container: str = "store",
+        environ: Mapping[str, str] | None = None,
+    ) -> CosmosStore:
+        """A store on the account named by ``COSMOS_ENDPOINT`` and ``COSMOS_KEY``.
+
+        For Microsoft's emulator, either trust its certificate (export it and point
+        ``REQUESTS_CA_BUNDLE`` at it) or pin it with ``COSMOS_TLS_FINGERPRINT`` (hex SHA-256).
+        """
+        env = os.environ if environ is None else environ
+        endpoint = env.get("COSMOS_ENDPOINT", "")
+        key = env.get("COSMOS_KEY", "")
+        if not endpoint or not key:
+            missing = " and ".join(
+                name for name, v in (("COSMOS_ENDPOINT", endpoint), ("COSMOS_KEY", key)) if not v
+            )
+            raise StoreMisuse(
+                f"{missing} not set: set COSMOS_ENDPOINT (the account URI) and COSMOS_KEY (its "
+                "key), or use the embedded endpoint (stores.emulator.start_emulator)."
+            )
+        fingerprint = env.get("COSMOS_TLS_FINGERPRINT") or None
+        return cls(
+            endpoint=endpoint,
+            key=key,
+            database=database,
+            container=container,
+            tls_fingerprint=fingerprint,
+        )
+
+    @classmethod
+    def for_emulator(
+        cls, emulator: _AccountSettings, *, database: str, container: str = "store"
+    ) -> CosmosStore:
+        """A store on an embedded endpoint (``stores.emulator.start_emulator()``)."""
+        return cls(
+            endpoint=emulator.endpoint,
+            key=emulator.key,
+            database=database,
+            container=container,
+            tls_fingerprint=emulator.tls_fingerprint,
+        )
+
+    def close(self) -> None:
+        """Close the SDK client and its pooled connections (idempotent)."""
+        self._client.close()
+        self._session.close()
+
+    def __enter__(self) -> CosmosStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"CosmosStore(endpoint={self.endpoint!r}, database={self.database!r}, "
+            f"container={self.container!r})"
+        )
+
+    # -- the contract ------------------------------------------------------------------------
+
+    async def create(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc:
+        validate_key("id", id)
+        validate_key("partition_key", partition_key)
+        fields = _check_fields("body", freeze_body(body))
+
+        def create() -> Doc:
+            for _ in range(_MAX_ATTEMPTS):
+                try:
+                    item = self._container.create_item(body=_item(id, partition_key, fields, 1))
+                    return self._doc(item, partition_key)
+                except CosmosResourceExistsError:
+                    pass
+                existing = self._read(id, partition_key)
+                if existing is None:
+                    continue  # removed by someone else in between: try a plain create again
+                if not _is_tombstone(existing):
+                    raise DocumentExists(
+                        f"document {id!r} already exists in partition {partition_key!r}"
+                    )
+                # Re-create over the tombstone, fenced by its etag: a racing re-create or a
+                # concurrent writer makes this 412 and we look again.
+                rev = self._rev(existing) + 1
+                try:
+                    item = self._container.replace_item(
+                        item=id,
+                        body=_item(id, partition_key, fields, rev),
+                        etag=existing["_etag"],
+                        match_condition=MatchConditions.IfNotModified,
+                    )
+                except (CosmosAccessConditionFailedError, CosmosResourceNotFoundError):
+                    continue
+                return self._doc(item, partition_key)
+            self._give_up("create", id)
+
+        return await run_io(
+            lambda: self._guard("create", id, create), "create", partition_key, id, True
+        )
+
+    async def get(self, id: str, partition_key: str) -> Doc | None:
+        validate_key("id", id)
+        validate_key("partition_key", partition_key)
+
+        def get() -> Doc | None:
+            item = self._read_live(id, partition_key)
+            return None if item is None else self._doc(item, partition_key)
+
+        return await run_io(lambda: self._guard("get", id, get), "get", partition_key, id, False)
+
+    async def replace(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc:
+        validate_key("id", id)
+        validate_key("partition_key", partition_key)
+        fields = _check_fields("body", freeze_body(body))
+
+        def replace() -> Doc:
+            for _ in range(_MAX_ATTEMPTS):
+                item = self._read_live(id, partition_key)
+                if item is None:
+                    raise DocumentNotFound(
+                        f"document {id!r} not found in partition {partition_key!r}"
+                    )
+                written = self._write_if(
+                    item, _item(id, partition_key, fields, self._rev(item) + 1)
+                )
+                if written is _Lost.LOST:
+                    continue  # another write came in between: read its rev and go again
+                if written is None:
+                    raise DocumentNotFound(
+                        f"document {id!r} not found in partition {partition_key!r}"
+                    )
+                return self._doc(written, partition_key)
+            self._give_up("replace", id)
+
+        return await run_io(
+            lambda: self._guard("replace", id, replace), "replace", partition_key, id, True
+        )
+
+    async def update_if_match(
+        self, id: str, partition_key: str, expected: Expected, patch: Mapping[str, Any]
+    ) -> UpdateResult:
+        validate_key("id", id)
+        validate_key("partition_key", partition_key)
+        if not isinstance(expected, Expected):
+            raise StoreMisuse(
+                f"expected must be stores.Expected(etag=..., rev=...), got {expected!r} "
+                f"({type(expected).__name__})."
+            )
+        changes = _check_fields("patch", freeze_body(validate_patch(patch), name="patch"))
+
+        def update_if_match() -> UpdateResult:
+            for _ in range(_MAX_ATTEMPTS):
+                item = self._read_live(id, partition_key)
+                if item is None:
+                    return NotFound()
+                current = self._doc(item, partition_key)
+                if not expected.matches(current):
+                    return Conflict()
+                new = _item(id, partition_key, {**current.body, **changes}, current.rev + 1)
+                # If-Match on the etag just read fences the comparison above: no write can
+                # land between it and this one without turning this one into a 412.
+                written = self._write_if(item, new)
+                if written is None:
+                    return NotFound()
+                if written is not _Lost.LOST:
+                    return Updated(doc=self._doc(written, partition_key))
+                # 412: something was written after our read (maybe a delete). The re-read
+                # classifies it; it cannot match, since that write changed rev and etag.
+            self._give_up("update_if_match", id)
+
+        return await run_io(
+            lambda: self._guard("update_if_match", id, update_if_match),
+            "update_if_match",
+            partition_key,
+            id,
+            True,
+        )
+
+    async def delete(self, id: str, partition_key: str) -> bool:
+        validate_key("id", id)
+        validate_key("partition_key", partition_key)
+
+        def delete() -> bool:
+            for _ in range(_MAX_ATTEMPTS):
+                item = self._read_live(id, partition_key)
+                if item is None:
+                    return False
+                tombstone = {"id": id, _PK: partition_key, _REV: self._rev(item), _TOMBSTONE: True}
+                written = self._write_if(item, tombstone)
+                if written is None:
+                    return False
+                if written is not _Lost.LOST:
+                    return True
+            self._give_up("delete", id)
+
+        return await run_io(
+            lambda: self._guard("delete", id, delete), "delete", partition_key, id, True
+        )
+
+    async def list_partition(self, partition_key: str) -> list[Doc]:
+        validate_key("partition_key", partition_key)
+
+        def list_partition() -> list[Doc]:
+            # The WHERE on pk is not redundant with partition_key=: the embedded endpoint
+            # ignores the partition key of a query and would scan every partition.
+            items = self._container.query_items(
+                query=_LIST_QUERY,
+                parameters=[{"name": "@pk", "value": partition_key}],
+                partition_key=partition_key,
+            )
+            docs = [
+                self._doc(item, partition_key)
+                for item in items
+                if item.get(_PK) == partition_key and not _is_tombstone(item)
+            ]
+            # Sorted here, not by ORDER BY: Python's str order is the contract's order.
+            return sorted(docs, key=lambda doc: doc.id)
+
+        return await run_io(
+            lambda: self._guard("list_partition", None, list_partition),
+            "list_partition",
+            partition_key,
+            None,
+            False,
+        )
+
+    # -- helpers (run in the I/O thread) ---------------------------------------------------
+
+    def _read(self, id: str, partition_key: str) -> dict[str, Any] | None:
+        """The raw item, tombstone included, or ``None``."""
+        try:
+            return dict(self._container.read_item(item=id, partition_key=partition_key))
+        except CosmosResourceNotFoundError:
+            return None
+
+    def _read_live(self, id: str, partition_key: str) -> dict[str, Any] | None:
+        item = self._read(id, partition_key)
+        return None if item is None or _is_tombstone(item) else item
+
+    def _write_if(
+        self, current: Mapping[str, Any], new: dict[str, Any]
+    ) -> dict[str, Any] | Literal[_Lost.LOST] | None:
+        """Replace ``current`` by ``new`` if unchanged: the new item, ``LOST`` on 412 (a write
+        came in between), ``None`` on 404."""
+        try:
+            return dict(
+                self._container.replace_item(
+                    item=current["id"],
+                    body=new,
+                    etag=current["_etag"],
+                    match_condition=MatchConditions.IfNotModified,
+                )
+            )
+        except CosmosAccessConditionFailedError:
+            return _Lost.LOST
+        except CosmosResourceNotFoundError:
+            return None
+
+    def _rev(self, item: Mapping[str, Any]) -> int:
+        rev = item.get(_REV)
+        if isinstance(rev, bool) or not isinstance(rev, int) or rev < 1:
+            raise StoreUnavailable(
+                f"item {item.get('id')!r} in container {self.container!r} at {self.endpoint} "
+                f"has {_REV}={rev!r}, not a positive int: the container holds items not written "
+                "by CosmosStore; use a container of its own."
+            )
+        return rev
+
+    def _doc(self, item: Mapping[str, Any], partition_key: str) -> Doc:
+        etag = item.get("_etag")
+        if not isinstance(etag, str) or not etag:
+            raise StoreUnavailable(
+                f"item {item.get('id')!r} from {self.endpoint} has no _etag; the endpoint is "
+                "not behaving like Cosmos DB."
+            )
+        body = {k: v for k, v in item.items() if k not in RESERVED_FIELDS}
+        return Doc(
+            id=str(item["id"]),
+            partition_key=partition_key,
+            body=freeze_body(body),
+            etag=etag,
+            rev=self._rev(item),
+        )
+
+    def _give_up(self, op: str, id: str) -> NoReturn:
+        raise StoreUnavailable(
+            f"{op} of {id!r} at {self.endpoint} lost {_MAX_ATTEMPTS} conditional writes in a "
+            "row to concurrent writers; lower the contention on this document."
+        )
+
+    def _guard(self, op: str, id: str | None, fn: Callable[[], T]) -> T:
+        """Run ``fn``, turning SDK errors the contract does not cover into StoreUnavailable."""
+        try:
+            return fn()
+        except StoreError:
+            raise
+        except CosmosHttpResponseError as exc:
+            self._unavailable(op, id, exc, _http_advice(exc.status_code))
+        except (ServiceRequestError, ServiceResponseError) as exc:
+            self._unavailable(
+                op,
+                id,
+                exc,
+                "check that the endpoint is running and reachable (COSMOS_ENDPOINT, or the "
+                "embedded endpoint's log)",
+            )
+        except AzureError as exc:
+            self._unavailable(op, id, exc, "see the chained exception")
+
+    def _unavailable(self, op: str, id: str | None, exc: BaseException, advice: str) -> NoReturn:
+        status = getattr(exc, "status_code", None)
+        what = f"HTTP {status}" if isinstance(status, int) else type(exc).__name__
+        detail = self._redact(_first_line(getattr(exc, "http_error_message", None) or str(exc)))
+        target = "" if id is None else f" of {id!r}"
+        raise StoreUnavailable(
+            f"Cosmos endpoint {self.endpoint} failed {op}{target} in {self.database}/"
+            f"{self.container}: {what}: {detail}; {advice}."
+        ) from exc
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._secret, "<key>") if self._secret else text
+
+
+def _item(id: str, partition_key: str, fields: Mapping[str, Any], rev: int) -> dict[str, Any]:
+    return {**fields, "id": id, _PK: partition_key, _REV: rev}
+
+
+def _is_tombstone(item: Mapping[str, Any]) -> bool:
+    return item.get(_TOMBSTONE) is True
+
+
+def _check_fields(name: str, fields: Mapping[str, Any]) -> Mapping[str, Any]:
+    clash = sorted(RESERVED_FIELDS.intersection(fields))
+    if clash:
+        raise StoreMisuse(
+            f"{name} may not use the field(s) {clash!r}: the Cosmos store keeps "
+            f"{sorted(RESERVED_FIELDS)!r} for itself; rename them."
+        )
+    return fields
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    line = " ".join(lines[:2]) if lines else "(no message)"
+    return line if len(line) <= 200 else line[:197] + "..."
+
+
+def _http_advice(status: int | None) -> str:
+    if status == 401:
+        return "the key was rejected: check COSMOS_KEY for this endpoint"
+    if status == 403:
+        return "the key may not do this (or the firewall blocks this client): check the account"
+    if status == 429:
+        return "throttled beyond the SDK's retries: raise the container's throughput"
+    if status is not None and status >= 500:
+        return "the service failed: retry later, or see the embedded endpoint's log"
+    return "an answer the store contract does not expect: see the chained exception"
