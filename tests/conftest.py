@@ -1,1 +1,3 @@
-"""Shared fixtures: store factories for the backends every test runs against."""
+"""Shared test configuration."""
+
+pytest_plugins = ["pytester"]

@@ -1,0 +1,125 @@
+"""The ``claimcheck`` command: exit codes, reproducers and one-line errors."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+
+import pytest
+
+from harness._cli import main
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+def test_focused_run_on_the_control_exits_1_with_a_reproducer() -> None:
+    code, out = run("run", "--store", "rcw-memory", "--scenario", "claim-race", "--scheduler", "random", "--seed", "4")
+    assert code == 1
+    assert "double assignment" in out
+    token = re.search(r"claimcheck replay (cc1\.\S+)", out)
+    assert token is not None
+    # The printed replay command reproduces the same violation.
+    code2, out2 = run("replay", token.group(1))
+    assert code2 == 1
+    assert "double assignment: job j1 epoch 1" in out2
+
+
+def test_focused_run_on_memory_exits_0() -> None:
+    code, out = run("run", "--store", "memory", "--scenario", "zombie-lease", "--budget", "200")
+    assert code == 0, out
+    assert "memory zombie-lease random: 200 schedules, no violation" in out
+    assert "exhaustive: 85 schedules (complete), no violation" in out
+
+
+def test_seed_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HARNESS_SEED", "4")
+    env_code, env_out = run("run", "--store", "rcw-memory", "--scenario", "claim-race", "--scheduler", "pct")
+    flag_code, flag_out = run("run", "--store", "rcw-memory", "--scenario", "claim-race", "--scheduler", "pct", "--seed", "4")
+    assert env_code == flag_code == 1
+    assert env_out == flag_out
+
+
+def test_check_determinism_mode_passes_on_memory() -> None:
+    code, out = run("run", "--store", "memory", "--scenario", "multi-job", "--scheduler", "random", "--budget", "50", "--check-determinism")
+    assert code == 0, out
+
+
+def test_scenarios_and_stores_are_listed() -> None:
+    code, out = run("scenarios")
+    assert code == 0
+    for name in ("claim-race", "zombie-lease", "complete-after-expiry", "multi-job"):
+        assert name in out
+    code, out = run("stores")
+    assert code == 0
+    assert "rcw-memory" in out
+    assert "control (must fail)" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["replay", "cc1.claim-race.memory.2"], "4 dot-separated parts"),
+        (["replay", "cc9.claim-race.memory.2.01"], "format 'cc9'"),
+        (["replay", "cc1.claim-race.memory.2.0111111"], "the schedule"),
+        (["replay", "cc1.nope.memory.2.01"], "unknown scenario 'nope'"),
+        (["replay", "cc1.claim-race.nope.2.01"], "unknown store 'nope'"),
+        (["run", "--store", "postgres"], "unknown store 'postgres'"),
+        (["run", "--scenario", "nope"], "unknown scenario 'nope'"),
+        (["run", "--scheduler", "dfs"], "unknown scheduler 'dfs'"),
+        (["run", "--scenario", "claim-race", "--size", "99"], "--size 99 is out of range"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _ = run(*argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["run", "--seed", "abc"], "'abc' is not a whole number"),
+        (["run", "--budget", "0"], "'0' must be at least 1"),
+        ([], "required: COMMAND"),
+    ],
+)
+def test_usage_errors_exit_2_in_one_line(argv: list[str], message: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness", *argv], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_harness_seed_environment_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HARNESS_SEED", "twelve")
+    code, _ = run("run", "--store", "memory", "--scenario", "claim-race")
+    assert code == 2
+    assert "HARNESS_SEED='twelve'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_main_job_passes_correct_stores_and_catches_controls() -> None:
+    code, out = run("run")
+    assert code == 0, out
+    assert re.search(r"memory\s+exhaustive claim-race\s+pass", out)
+    assert re.search(r"rcw-memory\s+trio claim-race x2\s+caught", out)
+    assert "MISSED" not in out
+    assert "FAIL" not in out
+    assert "correct stores pass, controls caught" in out
