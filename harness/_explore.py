@@ -12,7 +12,14 @@ from stores import Store
 
 from ._backends import Wrap, get_backend, identity
 from ._runtime import Execution, drive, run_actors
-from ._scenarios import RunChecker, Scenario, actor_coroutine, get_scenario, perform
+from ._scenarios import (
+    RunChecker,
+    Scenario,
+    actor_coroutine,
+    get_scenario,
+    perform,
+    seed_documents,
+)
 from ._schedule import ScheduleToken, encode
 from ._trace import TracingStore
 from .schedulers import (
@@ -163,6 +170,8 @@ class ScheduleRunner:
         if wrap is identity and self._template is not None:
             return Coordinator(self._template.fork(), partition="jobs")
         coord = Coordinator(self.factory(wrap), partition="jobs")
+        if self.scenario.initial.jobs:
+            drive(seed_documents(coord, self.scenario.initial))
         for op in self.scenario.setup:
             drive(perform(coord, op))
         if wrap is identity and hasattr(coord.store, "fork"):

@@ -12,12 +12,15 @@ first, in plain words, since they are what a reader of a finding wants to see.
 
 from __future__ import annotations
 
+import base64
+import json
+import zlib
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, cast
 
 import attrs
 
-from fleet import Coordinator, FleetResult
+from fleet import Coordinator, FleetResult, run_id
 from models import (
     Claim,
     Complete,
@@ -44,6 +47,7 @@ __all__ = [
     "Scenario",
     "UnknownScenario",
     "actor_coroutine",
+    "adhoc_scenario",
     "check_run",
     "describe_op",
     "describe_result",
@@ -53,6 +57,7 @@ __all__ = [
     "observed_state",
     "perform",
     "scenario_names",
+    "seed_documents",
 ]
 
 #: Placeholder epoch: "the epoch this actor won for this job".
@@ -68,7 +73,8 @@ class UnknownScenario(LookupError):
 
 @attrs.frozen(kw_only=True)
 class Scenario:
-    """``setup`` runs first, sequentially; then ``actors(size)`` run concurrently."""
+    """The store starts in state ``initial`` (written as documents), ``setup`` runs
+    sequentially, then ``actors(size)`` run concurrently."""
 
     name: str
     description: str
@@ -77,6 +83,7 @@ class Scenario:
     max_size: int
     setup: tuple[FleetOp, ...]
     actors: Callable[[int], list[tuple[str, tuple[FleetOp, ...]]]]
+    initial: FleetState = attrs.field(factory=FleetState)
 
 
 def _claim_race(size: int) -> list[tuple[str, tuple[FleetOp, ...]]]:
@@ -182,7 +189,66 @@ def scenario_names() -> list[str]:
     return list(_SCENARIOS)
 
 
+_OPS: dict[str, type[Any]] = {
+    cls.__name__: cls for cls in (Enqueue, Claim, Renew, Complete, Release, Reap)
+}
+
+
+def adhoc_scenario(
+    initial: FleetState, actors: Sequence[tuple[str, Sequence[FleetOp]]]
+) -> Scenario:
+    """A one-off scenario (a Hypothesis batch, say) whose name encodes it completely, so that
+    its schedule token replays it with ``claimcheck replay`` like a shipped scenario."""
+    payload = {
+        "initial": [[job_id, attrs.asdict(job)] for job_id, job in initial.jobs],
+        "actors": [
+            [name, [[type(op).__name__, attrs.asdict(op)] for op in ops]] for name, ops in actors
+        ],
+    }
+    raw = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+    name = "x-" + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
+    return _adhoc(name, initial, [(n, tuple(ops)) for n, ops in actors])
+
+
+def _adhoc(
+    name: str, initial: FleetState, actors: list[tuple[str, tuple[FleetOp, ...]]]
+) -> Scenario:
+    return Scenario(
+        name=name,
+        description="an ad-hoc workload",
+        default_size=len(actors),
+        min_size=len(actors),
+        max_size=len(actors),
+        setup=(),
+        actors=lambda _size: list(actors),
+        initial=initial,
+    )
+
+
+def _decode_adhoc(name: str) -> Scenario:
+    try:
+        text = name[2:]
+        raw = zlib.decompress(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        payload = json.loads(raw)
+        jobs = tuple(
+            (job_id, JobState(**{**fields, "runs": tuple(fields["runs"])}))
+            for job_id, fields in payload["initial"]
+        )
+        actors = [
+            (str(actor), tuple(_OPS[kind](**fields) for kind, fields in ops))
+            for actor, ops in payload["actors"]
+        ]
+    except (ValueError, KeyError, TypeError, zlib.error) as error:
+        raise UnknownScenario(
+            f"the ad-hoc scenario in this token cannot be decoded ({type(error).__name__}); "
+            "copy the whole token exactly as it was printed."
+        ) from None
+    return _adhoc(name, FleetState(jobs=jobs), actors)
+
+
 def get_scenario(name: str) -> Scenario:
+    if name.startswith("x-"):
+        return _decode_adhoc(name)
     try:
         return _SCENARIOS[name]
     except KeyError:
@@ -268,6 +334,24 @@ def _matches(model: ModelResult, seen: Observed) -> bool:
     if seen.kind in ("claimed", "renewed"):
         return model.epoch == seen.epoch and model.expires_at == seen.expires_at
     return True
+
+
+async def seed_documents(coord: Coordinator, state: FleetState) -> None:
+    """Write ``state`` into the coordinator's store as the documents the coordinator keeps
+    (the inverse of :func:`observed_state`)."""
+    for job_id, job in state.jobs:
+        body = {
+            "kind": "job",
+            "status": job.status,
+            "epoch": job.epoch,
+            "worker": job.worker,
+            "expires_at": job.expires_at,
+            "completed_epoch": job.completed_epoch,
+        }
+        await coord.store.create(job_id, coord.partition, body)
+        for epoch, worker in enumerate(job.runs, 1):
+            run = {"kind": "run", "job": job_id, "epoch": epoch, "worker": worker, "started_at": 0}
+            await coord.store.create(run_id(job_id, epoch), coord.partition, run)
 
 
 def observed_state(docs: Sequence[Doc]) -> FleetState:
@@ -405,7 +489,7 @@ class RunChecker:
 
 
 def initial_state(scenario: Scenario) -> FleetState:
-    state = FleetState()
+    state = scenario.initial
     for op in scenario.setup:
         state, _ = apply(state, op)
     return state

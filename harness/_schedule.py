@@ -16,6 +16,8 @@ __all__ = ["FORMAT_VERSION", "ScheduleFormatError", "ScheduleToken", "decode", "
 FORMAT_VERSION = "cc1"
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+#: Ad-hoc scenarios carry their workload in the name: "x-" and URL-safe base64.
+_ADHOC = re.compile(r"^x-[A-Za-z0-9_-]+$")
 
 
 class ScheduleFormatError(ValueError):
@@ -79,7 +81,7 @@ def decode(raw: str) -> ScheduleToken:
         )
     _, scenario, store, size, steps, *rest = parts
     for what, value in (("scenario", scenario), ("store", store)):
-        if not _NAME.match(value):
+        if not _NAME.match(value) and not (what == "scenario" and _ADHOC.match(value)):
             raise ScheduleFormatError(f"schedule token {raw!r}: bad {what} name {value!r}.")
     if not size.isdigit():
         raise ScheduleFormatError(f"schedule token {raw!r}: size {size!r} is not a whole number.")
