@@ -23,26 +23,31 @@ even before a reaper runs; a job is claimable when queued, or leased with an exp
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import attrs
+
+from ._protocol import Model, OpT
 
 __all__ = [
     "Claim",
     "Complete",
     "Enqueue",
+    "FleetLinearModel",
     "FleetModel",
     "FleetOp",
     "FleetState",
     "JobState",
     "ModelResult",
+    "Observation",
     "Reap",
     "Release",
     "Renew",
     "apply",
     "check_invariants",
     "check_outcomes",
+    "observation_matches",
 ]
 
 Status = Literal["queued", "leased", "done"]
@@ -248,3 +253,97 @@ def check_outcomes(claims: Mapping[str, list[tuple[str, int]]]) -> list[str]:
                     + " and ".join(sorted(workers))
                 )
     return problems
+
+
+@attrs.frozen(kw_only=True)
+class Observation:
+    """What a caller was told, in model terms, for the linearizability checker.
+
+    ``kind`` is the coordinator's answer, including ``"conflict"`` (a lost compare-and-set,
+    which the checker treats as "no effect"); ``reaped`` is set for ``Reap`` only.
+    """
+
+    kind: str
+    epoch: int | None = None
+    expires_at: int | None = None
+    reaped: tuple[str, ...] = ()
+
+
+def observation_matches(model: ModelResult, seen: Observation) -> bool:
+    """Does the model's answer agree with what the caller saw, on every observable field?"""
+    if model.kind != seen.kind:
+        return False
+    if seen.kind in ("claimed", "renewed"):
+        return model.epoch == seen.epoch and model.expires_at == seen.expires_at
+    if seen.kind == "reaped":
+        return sorted(model.reaped) == sorted(seen.reaped)
+    return True
+
+
+class FleetLinearModel(Model[FleetState, FleetOp, Observation]):
+    """The fleet model behind the ``Model`` protocol, for ``harness.check_operations``.
+
+    Starts from ``initial`` (the state a store had before a concurrent batch).  A ``conflict``
+    answer is legal from any state and changes nothing: optimistic concurrency may lose a race
+    that the linear order places elsewhere.  An unknown outcome (``output`` None) is legal and
+    takes effect.  Operations are independent per job, except ``Reap``, which reads every job:
+    a history with a reap is checked as one part.
+    """
+
+    def __init__(self, initial: FleetState | None = None) -> None:
+        self.initial = initial if initial is not None else FleetState()
+
+    def init(self) -> FleetState:
+        return self.initial
+
+    def step(
+        self, state: FleetState, input: FleetOp, output: Observation | None
+    ) -> tuple[bool, FleetState]:
+        if output is not None and output.kind == "conflict":
+            return True, state
+        nxt, result = apply(state, input)
+        if output is None:
+            return True, nxt
+        return observation_matches(result, output), nxt
+
+    def partition(self, operations: Sequence[OpT]) -> list[list[OpT]]:
+        if any(isinstance(op.input, Reap) for op in operations):
+            return [list(operations)] if operations else []
+        parts: dict[str, list[OpT]] = {}
+        for op in operations:
+            parts.setdefault(op.input.job_id, []).append(op)
+        return list(parts.values())
+
+    def describe_operation(self, input: FleetOp, output: Observation | None) -> str:
+        if isinstance(input, Reap):
+            text = f"reap(now={input.now})"
+        elif isinstance(input, Enqueue):
+            text = f"enqueue({input.job_id})"
+        else:
+            epoch = getattr(input, "epoch", None)
+            args = ", ".join(
+                a
+                for a in (
+                    input.job_id,
+                    f"epoch={epoch}" if epoch is not None else "",
+                    f"now={input.now}",
+                )
+                if a
+            )
+            text = f"{input.worker_id} {type(input).__name__.lower()}({args})"
+        if output is None:
+            return f"{text} -> ?"
+        if output.kind == "reaped":
+            return f"{text} -> reaped {list(output.reaped)}"
+        extra = f" epoch {output.epoch}" if output.epoch is not None else ""
+        return f"{text} -> {output.kind}{extra}"
+
+    def describe_state(self, state: FleetState) -> str:
+        return (
+            "; ".join(
+                f"{job_id} {job.status} epoch {job.epoch}"
+                + (f" held by {job.worker} until {job.expires_at}" if job.worker else "")
+                for job_id, job in state.jobs
+            )
+            or "no jobs"
+        )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -90,3 +92,46 @@ class CoordinatorMatchesModel(RuleBasedStateMachine):
 
 CoordinatorMatchesModel.TestCase.settings = settings(max_examples=150, stateful_step_count=40)
 TestCoordinatorMatchesModel = CoordinatorMatchesModel.TestCase
+
+
+# --- the concurrent machine: batches under Hypothesis-drawn schedules -------------------------
+
+from hypothesis import HealthCheck, Phase  # noqa: E402
+from hypothesis.stateful import run_state_machine_as_test  # noqa: E402
+
+from harness import replay  # noqa: E402
+from harness.stateful import BatchFinding, fleet_machine  # noqa: E402
+from stores import ReadCheckWriteStore  # noqa: E402
+
+MemoryMachine = fleet_machine(MemoryStore, store_name="memory")
+MemoryMachine.TestCase.settings = settings(max_examples=100, stateful_step_count=25)
+TestConcurrentMachineOnMemory = MemoryMachine.TestCase
+
+
+def test_concurrent_machine_catches_the_control_and_shrinks_it(harness_seed: int) -> None:
+    machine = fleet_machine(lambda: ReadCheckWriteStore(MemoryStore()), store_name="rcw-memory")
+    config = settings(
+        max_examples=200,
+        stateful_step_count=8,
+        database=None,
+        derandomize=False,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=False,
+    )
+    from hypothesis import seed
+
+    with pytest.raises(BatchFinding) as caught:
+        seed(harness_seed)(lambda: run_state_machine_as_test(machine, settings=config))()
+    finding = caught.value
+    ops = [op for _, actor_ops in finding.actors for op in actor_ops]
+    # Minimal: two claims of one job by two different workers.
+    assert len(ops) == 2, ops
+    assert all(isinstance(op, Claim) for op in ops)
+    assert len({op.job_id for op in ops}) == 1  # type: ignore[union-attr]
+    assert len({op.worker_id for op in ops}) == 2  # type: ignore[union-attr]
+    assert "claimcheck replay cc1.x-" in str(finding)
+    # The printed token replays the same violation through the CLI path.
+    again = replay(finding.outcome.token)
+    assert again is not None
+    assert "double assignment" in again.violations[0]

@@ -1,0 +1,160 @@
+"""A concurrent batch of coordinator operations, recorded as a history and checked.
+
+Used by the Hypothesis state machine (``harness.stateful``): from a known model state, a few
+actors each run a few fleet operations under a scheduler; every operation is recorded with
+logical invoke/return times; the history is checked for linearizability against the fleet
+model starting from that state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from fleet import Coordinator
+from models import FleetLinearModel, FleetOp, FleetState, Observation
+from stores import Doc, Expected, Store, UpdateResult
+
+from ._checker import CheckResult, check_operations
+from ._history import HistoryRecorder, Operation
+from ._runtime import ActorError, Execution, drive, run_actors
+from ._scenarios import Observed, adhoc_scenario, observed_state, perform
+from ._schedule import ScheduleToken, encode
+from .schedulers import Scheduler
+
+__all__ = ["BatchOutcome", "observe", "run_batch"]
+
+
+def observe(result: Observed) -> Observation:
+    """A coordinator answer in the model's terms."""
+    if isinstance(result, tuple):
+        return Observation(kind="reaped", reaped=tuple(result))
+    return Observation(kind=result.kind, epoch=result.epoch, expires_at=result.expires_at)
+
+
+class _Clock:
+    """Logical time: the number of store operations completed so far.
+
+    A return is stamped ``2k`` and an invoke ``2k + 1`` (k = operations completed), so an
+    operation that returned before another was invoked is strictly earlier, even though both
+    happened "at" k: the checker's intervals are closed.
+    """
+
+    def __init__(self) -> None:
+        self.completed = 0
+
+    def invoke_time(self) -> int:
+        return 2 * self.completed + 1
+
+    def return_time(self) -> int:
+        return 2 * self.completed
+
+
+class _CountingStore:
+    """Counts completed operations of ``inner`` for :class:`_Clock`; adds no scheduling point."""
+
+    def __init__(self, inner: Store, clock: _Clock) -> None:
+        self.inner = inner
+        self.clock = clock
+
+    async def _count(self, coro: Any) -> Any:
+        try:
+            return await coro
+        finally:
+            self.clock.completed += 1
+
+    async def create(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc:
+        doc: Doc = await self._count(self.inner.create(id, partition_key, body))
+        return doc
+
+    async def get(self, id: str, partition_key: str) -> Doc | None:
+        doc: Doc | None = await self._count(self.inner.get(id, partition_key))
+        return doc
+
+    async def replace(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc:
+        doc: Doc = await self._count(self.inner.replace(id, partition_key, body))
+        return doc
+
+    async def update_if_match(
+        self, id: str, partition_key: str, expected: Expected, patch: Mapping[str, Any]
+    ) -> UpdateResult:
+        result: UpdateResult = await self._count(
+            self.inner.update_if_match(id, partition_key, expected, patch)
+        )
+        return result
+
+    async def delete(self, id: str, partition_key: str) -> bool:
+        done: bool = await self._count(self.inner.delete(id, partition_key))
+        return done
+
+    async def list_partition(self, partition_key: str) -> list[Doc]:
+        docs: list[Doc] = await self._count(self.inner.list_partition(partition_key))
+        return docs
+
+
+@attrs.frozen(kw_only=True)
+class BatchOutcome:
+    """A batch as it ran: its history, the linearizability verdict, and how to replay it."""
+
+    operations: tuple[Operation[Any, Any], ...]
+    execution: Execution
+    check: CheckResult
+    final: FleetState
+    errors: tuple[str, ...]
+    token: str
+
+    @property
+    def ok(self) -> bool:
+        return self.check.is_linearizable and not self.errors
+
+
+def run_batch(
+    coord: Coordinator,
+    before: FleetState,
+    actors: Sequence[tuple[str, Sequence[FleetOp]]],
+    scheduler: Scheduler,
+    *,
+    store_name: str,
+) -> BatchOutcome:
+    """Run ``actors`` concurrently on ``coord`` (whose store holds ``before``) and check them."""
+    clock = _Clock()
+    counted = Coordinator(_CountingStore(coord.store, clock), partition=coord.partition)
+    recorder = HistoryRecorder()
+
+    def make(name: str, ops: Sequence[FleetOp]) -> Any:
+        async def actor() -> None:
+            for op in ops:
+                handle = recorder.invoke(name, op, time=clock.invoke_time())
+                result = await perform(counted, op)
+                recorder.ok(handle, observe(result), time=clock.return_time())
+
+        return actor
+
+    execution = run_actors([make(name, ops) for name, ops in actors], scheduler)
+    errors = tuple(
+        f"actor {name} raised {type(r.error).__name__}: {r.error}"
+        for (name, _), r in zip(actors, execution.results, strict=True)
+        if isinstance(r, ActorError)
+    )
+    operations = tuple(recorder.operations())
+    check = check_operations(FleetLinearModel(before), operations, timeout=10.0)
+    final = observed_state(drive(coord.list_documents()))
+    scenario = adhoc_scenario(before, actors)
+    token = encode(
+        ScheduleToken(
+            scenario=scenario.name,
+            store=store_name,
+            size=len(actors),
+            steps=execution.schedule,
+        )
+    )
+    return BatchOutcome(
+        operations=operations,
+        execution=execution,
+        check=check,
+        final=final,
+        errors=errors,
+        token=token,
+    )
