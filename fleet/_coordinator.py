@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from stores import Doc, DocumentExists, Expected, NotFound, Store, StoreMisuse, Updated
+from stores import (
+    Doc,
+    DocumentExists,
+    Expected,
+    NotFound,
+    OutcomeUnknown,
+    Store,
+    StoreMisuse,
+    StoreUnavailable,
+    Updated,
+    UpdateResult,
+)
 
 from ._results import FleetResult, Kind, Lease
 
@@ -63,13 +74,28 @@ class Coordinator:
         partition: str = "jobs",
         lease_ttl: int = 10,
         clock: Callable[[], int] | None = None,
+        resolve_ambiguity: bool = True,
     ) -> None:
         if not isinstance(lease_ttl, int) or lease_ttl <= 0:
             raise StoreMisuse(f"lease_ttl must be a positive int of ticks, got {lease_ttl!r}.")
         self.store = store
         self.partition = partition
+        #: False only for the control in fault tests: then a lost response is surfaced as an
+        #: error and a misleading 412 as a conflict, as the pre-fix coordinator did.
+        self.resolve_ambiguity = resolve_ambiguity
+        self._claims = 0
         self.lease_ttl = lease_ttl
         self._clock = clock
+
+    def with_store(self, store: Store) -> Coordinator:
+        """The same coordinator (options, clock) over another store, e.g. a wrapper of this one."""
+        return Coordinator(
+            store,
+            partition=self.partition,
+            lease_ttl=self.lease_ttl,
+            clock=self._clock,
+            resolve_ambiguity=self.resolve_ambiguity,
+        )
 
     def _now(self, now: int | None) -> int:
         if now is not None:
@@ -94,11 +120,22 @@ class Coordinator:
         }
         if payload is not None:
             body["payload"] = payload
-        try:
-            await self.store.create(job_id, self.partition, body)
-        except DocumentExists:
-            return FleetResult(kind="exists", job_id=job_id)
-        return FleetResult(kind="enqueued", job_id=job_id, epoch=0)
+        uncertain = False
+        for _ in range(MAX_RETRIES):
+            try:
+                await self.store.create(job_id, self.partition, body)
+            except DocumentExists:
+                # After an attempt whose outcome we never learned, "exists" is most likely our
+                # own create: either way the job is in the queue, which is what was asked.
+                kind: Kind = "enqueued" if uncertain else "exists"
+                return FleetResult(kind=kind, job_id=job_id, epoch=0 if uncertain else None)
+            except (OutcomeUnknown, StoreUnavailable) as error:
+                if not self.resolve_ambiguity:
+                    raise
+                uncertain = uncertain or isinstance(error, OutcomeUnknown)
+                continue
+            return FleetResult(kind="enqueued", job_id=job_id, epoch=0)
+        return FleetResult(kind="exists" if not uncertain else "enqueued", job_id=job_id)
 
     async def try_claim_job(
         self, job_id: str, worker_id: str, *, now: int | None = None, ttl: int | None = None
@@ -106,7 +143,7 @@ class Coordinator:
         """Claim a queued job, or a leased one whose lease has expired, with ONE conditional
         write.  ``conflict`` means another writer changed the job between our read and write."""
         t, ttl = self._now(now), self._ttl(ttl)
-        doc = await self.store.get(job_id, self.partition)
+        doc = await self._read(job_id)
         if doc is None:
             return FleetResult(kind="not_found", job_id=job_id)
         body = doc.body
@@ -120,18 +157,56 @@ class Coordinator:
             )
         epoch = body["epoch"] + 1
         lease = Lease(job_id=job_id, worker_id=worker_id, epoch=epoch, expires_at=t + ttl)
-        result = await self.store.update_if_match(
-            job_id,
-            self.partition,
-            Expected(etag=doc.etag, rev=doc.rev),
-            {"status": "leased", "epoch": epoch, "worker": worker_id, "expires_at": t + ttl},
-        )
+        self._claims += 1
+        token = f"{worker_id}#{epoch}#{self._claims}"
+        patch = {
+            "status": "leased",
+            "epoch": epoch,
+            "worker": worker_id,
+            "expires_at": t + ttl,
+            "claim_token": token,
+        }
+        result = await self._write_resolving(job_id, Expected(etag=doc.etag, rev=doc.rev), patch)
         if isinstance(result, NotFound):
             return FleetResult(kind="not_found", job_id=job_id)
-        if not isinstance(result, Updated):
+        if not isinstance(result, Updated) and not (
+            self.resolve_ambiguity and await self._landed(job_id, {"claim_token": token})
+        ):
             return FleetResult(kind="conflict", job_id=job_id)
         await self._derive_run(job_id, epoch, worker_id, t)
         return FleetResult(kind="claimed", job_id=job_id, epoch=epoch, lease=lease)
+
+    async def _write_resolving(
+        self, job_id: str, expected: Expected, patch: Mapping[str, Any]
+    ) -> UpdateResult:
+        """The conditional write, repeated while its outcome is unknown.
+
+        Repeating is safe because the write is conditional on the etag we read: of the lost
+        attempt and its repeats, at most one can apply.  A definite ``conflict`` after a lost
+        attempt may be our own attempt having applied: callers check with :meth:`_landed`.
+        """
+        for _ in range(MAX_RETRIES):
+            try:
+                return await self.store.update_if_match(job_id, self.partition, expected, patch)
+            except (OutcomeUnknown, StoreUnavailable):
+                if not self.resolve_ambiguity:
+                    raise
+        return await self.store.update_if_match(job_id, self.partition, expected, patch)
+
+    async def _read(self, job_id: str) -> Doc | None:
+        """A read, repeated while the store fails (reads are idempotent)."""
+        for _ in range(MAX_RETRIES):
+            try:
+                return await self.store.get(job_id, self.partition)
+            except (OutcomeUnknown, StoreUnavailable):
+                if not self.resolve_ambiguity:
+                    raise
+        return await self.store.get(job_id, self.partition)
+
+    async def _landed(self, job_id: str, fields: Mapping[str, Any]) -> bool:
+        """Does the job document now carry ``fields``, i.e. did our own write apply?"""
+        doc = await self._read(job_id)
+        return doc is not None and all(doc.body.get(k) == v for k, v in fields.items())
 
     async def _derive_run(self, job_id: str, epoch: int, worker_id: str, now: int) -> None:
         # Idempotent: a retry, or a second derivation after a crash, finds the run already there.
@@ -142,10 +217,16 @@ class Coordinator:
             "worker": worker_id,
             "started_at": now,
         }
-        try:
-            await self.store.create(run_id(job_id, epoch), self.partition, body)
-        except DocumentExists:
-            pass
+        for _ in range(MAX_RETRIES):
+            try:
+                await self.store.create(run_id(job_id, epoch), self.partition, body)
+            except DocumentExists:
+                return
+            except (OutcomeUnknown, StoreUnavailable):
+                if not self.resolve_ambiguity:
+                    raise
+                continue  # create is idempotent here: a repeat finds the run already there
+            return
 
     async def _fenced_update(
         self,
@@ -157,18 +238,24 @@ class Coordinator:
         ok_kind: Kind,
     ) -> tuple[FleetResult, Doc | None]:
         """Re-read, check that (worker, epoch) still holds a live lease, write conditionally."""
+        wrote: Mapping[str, Any] | None = None
         for _ in range(MAX_RETRIES):
-            doc = await self.store.get(job_id, self.partition)
+            doc = await self._read(job_id)
             if doc is None:
                 return FleetResult(
                     kind="lost", job_id=job_id, epoch=epoch, detail="not_found"
                 ), None
             body = doc.body
+            if wrote is not None and self.resolve_ambiguity and _carries(body, epoch, wrote):
+                # Our previous attempt applied although we were told otherwise (a lost
+                # response, or the client's retry of an applied write answering 412).
+                return FleetResult(kind=ok_kind, job_id=job_id, epoch=epoch), doc
             refusal = _refusal(body, worker_id, epoch, now)
             if refusal:
                 return FleetResult(kind="lost", job_id=job_id, epoch=epoch, detail=refusal), None
-            result = await self.store.update_if_match(
-                job_id, self.partition, Expected(etag=doc.etag, rev=doc.rev), patch(body)
+            wrote = patch(body)
+            result = await self._write_resolving(
+                job_id, Expected(etag=doc.etag, rev=doc.rev), wrote
             )
             if isinstance(result, Updated):
                 return FleetResult(kind=ok_kind, job_id=job_id, epoch=epoch), result.doc
@@ -218,31 +305,50 @@ class Coordinator:
         """Put every job whose lease expired at or before ``now`` back in the queue."""
         t = self._now(now)
         reaped: list[str] = []
-        for doc in await self.store.list_partition(self.partition):
+        for doc in await self._list():
             if doc.body.get("kind") != "job":
                 continue
             current: Doc | None = doc
             for _ in range(MAX_RETRIES):
                 if current is None or not _expired(current.body, t):
                     break
-                result = await self.store.update_if_match(
-                    current.id,
-                    self.partition,
-                    Expected(etag=current.etag, rev=current.rev),
-                    {"status": "queued", "worker": None, "expires_at": None},
-                )
-                if result.ok:
+                self._claims += 1
+                token = f"reap#{self._claims}"
+                patch = {
+                    "status": "queued",
+                    "worker": None,
+                    "expires_at": None,
+                    "reap_token": token,
+                }
+                expected = Expected(etag=current.etag, rev=current.rev)
+                result = await self._write_resolving(current.id, expected, patch)
+                if result.ok or (
+                    self.resolve_ambiguity and await self._landed(current.id, {"reap_token": token})
+                ):
                     reaped.append(current.id)
                     break
                 # Someone wrote in between (a renew, a claim): decide again on fresh data.
-                current = await self.store.get(doc.id, self.partition)
+                current = await self._read(doc.id)
         return tuple(reaped)
+
+    async def _list(self) -> list[Doc]:
+        for _ in range(MAX_RETRIES):
+            try:
+                return await self.store.list_partition(self.partition)
+            except (OutcomeUnknown, StoreUnavailable):
+                if not self.resolve_ambiguity:
+                    raise
+        return await self.store.list_partition(self.partition)
 
     async def get_job(self, job_id: str) -> Doc | None:
         return await self.store.get(job_id, self.partition)
 
     async def list_documents(self) -> list[Doc]:
         return await self.store.list_partition(self.partition)
+
+
+def _carries(body: Mapping[str, Any], epoch: int, patch: Mapping[str, Any]) -> bool:
+    return body["epoch"] == epoch and all(body.get(k) == v for k, v in patch.items())
 
 
 def _expired(body: Mapping[str, Any], now: int) -> bool:

@@ -9,6 +9,15 @@ azure.
 """
 
 from ._backends import Backend, UnknownBackend, backend_names, get_backend
+from ._check_history import HISTORY_FORMATS, HISTORY_MODELS, check_history_files
+from ._checker import (
+    CheckResult,
+    HistoryNotLinearizable,
+    LinearizabilityUndecided,
+    Verdict,
+    Violation,
+    check_operations,
+)
 from ._explore import (
     STRATEGIES,
     Counterexample,
@@ -20,6 +29,16 @@ from ._explore import (
     replay,
     run_schedule,
 )
+from ._history import (
+    HistoryEvent,
+    HistoryFormatError,
+    HistoryMisuse,
+    HistoryRecorder,
+    Operation,
+    read_jsonl,
+    write_jsonl,
+)
+from ._porcupine import read_porcupine_etcd, read_porcupine_kv
 from ._runtime import ActorError, Execution, RuntimeMisuse, drive, run_actors
 from ._scenarios import Scenario, UnknownScenario, get_scenario, scenario_names
 from ._schedule import ScheduleFormatError, ScheduleToken, decode, encode
@@ -34,16 +53,26 @@ from .schedulers import (
 )
 
 __all__ = [
+    "HISTORY_FORMATS",
+    "HISTORY_MODELS",
     "STRATEGIES",
     "ActorError",
     "Backend",
+    "CheckResult",
     "Counterexample",
     "Execution",
     "ExhaustiveScheduler",
     "Exploration",
     "Finding",
+    "HistoryEvent",
+    "HistoryFormatError",
+    "HistoryMisuse",
+    "HistoryNotLinearizable",
+    "HistoryRecorder",
     "HypothesisScheduler",
+    "LinearizabilityUndecided",
     "NondeterminismError",
+    "Operation",
     "PctScheduler",
     "RandomScheduler",
     "ReplayScheduler",
@@ -55,7 +84,11 @@ __all__ = [
     "Scheduler",
     "UnknownBackend",
     "UnknownScenario",
+    "Verdict",
+    "Violation",
     "backend_names",
+    "check_history_files",
+    "check_operations",
     "decode",
     "drive",
     "encode",
@@ -63,8 +96,12 @@ __all__ = [
     "get_backend",
     "get_scenario",
     "make_scheduler",
+    "read_jsonl",
+    "read_porcupine_etcd",
+    "read_porcupine_kv",
     "replay",
     "run_actors",
     "run_schedule",
     "scenario_names",
+    "write_jsonl",
 ]

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
+from typing import Any
 
 import attrs
 
 from stores import MemoryStore, ReadCheckWriteStore, Store
 
-__all__ = ["Backend", "UnknownBackend", "backend_names", "get_backend", "identity"]
+__all__ = [
+    "Backend",
+    "UnknownBackend",
+    "backend_names",
+    "coordinator_options",
+    "get_backend",
+    "identity",
+]
 
 Wrap = Callable[[Store], Store]
 
@@ -37,6 +45,18 @@ class Backend:
     control: bool
     description: str
     open: Callable[[], AbstractContextManager[Callable[[Wrap], Store]]]
+    #: Keyword arguments for the ``fleet.Coordinator`` driven over this backend's stores
+    #: (a control of the coordinator itself sets ``resolve_ambiguity=False``).
+    coordinator: Mapping[str, Any] = attrs.field(factory=dict)
+    #: Fault decisions are data choices drawn from the scheduler: exhaustive search (which
+    #: enumerates schedules only) and trio runs (which have no scheduler) do not apply.
+    faults: bool = False
+
+
+def coordinator_options(name: str) -> Mapping[str, Any]:
+    """The coordinator options of a registered backend; none for an unregistered name."""
+    backend = _BACKENDS.get(name)
+    return {} if backend is None else backend.coordinator
 
 
 @contextmanager
@@ -47,6 +67,13 @@ def _memory() -> Iterator[Callable[[Wrap], Store]]:
 @contextmanager
 def _rcw_memory() -> Iterator[Callable[[Wrap], Store]]:
     yield lambda wrap: ReadCheckWriteStore(wrap(MemoryStore()))
+
+
+@contextmanager
+def _faulty_memory() -> Iterator[Callable[[Wrap], Store]]:
+    from ._faults import FaultyStore
+
+    yield lambda wrap: FaultyStore(wrap(MemoryStore()))
 
 
 _BACKENDS: dict[str, Backend] = {}
@@ -63,6 +90,31 @@ register(
         control=True,
         description="ReadCheckWriteStore(MemoryStore()): the pre-fix CAS, must fail",
         open=_rcw_memory,
+    )
+)
+
+
+register(
+    Backend(
+        name="faulty-memory",
+        control=False,
+        description="MemoryStore behind scheduler-chosen faults: lost responses, 503s, "
+        "misleading 412s, latency",
+        open=_faulty_memory,
+        faults=True,
+    )
+)
+
+
+register(
+    Backend(
+        name="naive-faulty-memory",
+        control=True,
+        description="faulty-memory driven by a coordinator that does not resolve ambiguous "
+        "outcomes (a misleading 412 reads as a lost claim): must fail",
+        open=_faulty_memory,
+        coordinator={"resolve_ambiguity": False},
+        faults=True,
     )
 )
 

@@ -14,8 +14,8 @@ from typing import Any
 import attrs
 
 from fleet import Coordinator
-from models import FleetLinearModel, FleetOp, FleetState, Observation
-from stores import Doc, Expected, Store, UpdateResult
+from models import FleetLinearModel, FleetOp, FleetState, Inspect, Observation
+from stores import Doc, Expected, OutcomeUnknown, Store, StoreUnavailable, UpdateResult
 
 from ._checker import CheckResult, check_operations
 from ._history import HistoryRecorder, Operation
@@ -25,6 +25,13 @@ from ._schedule import ScheduleToken, encode
 from .schedulers import Scheduler
 
 __all__ = ["BatchOutcome", "observe", "run_batch"]
+
+
+def _unfaulted(store: Store) -> Store:
+    """The store to read the final state from: past a fault layer, which is under test only
+    while the actors run."""
+    inner = getattr(store, "inner", None)
+    return inner if type(store).__name__ == "FaultyStore" and inner is not None else store
 
 
 def observe(result: Observed) -> Observation:
@@ -120,14 +127,19 @@ def run_batch(
 ) -> BatchOutcome:
     """Run ``actors`` concurrently on ``coord`` (whose store holds ``before``) and check them."""
     clock = _Clock()
-    counted = Coordinator(_CountingStore(coord.store, clock), partition=coord.partition)
+    counted = coord.with_store(_CountingStore(coord.store, clock))
     recorder = HistoryRecorder()
 
     def make(name: str, ops: Sequence[FleetOp]) -> Any:
         async def actor() -> None:
             for op in ops:
                 handle = recorder.invoke(name, op, time=clock.invoke_time())
-                result = await perform(counted, op)
+                try:
+                    result = await perform(counted, op)
+                except (OutcomeUnknown, StoreUnavailable):
+                    # The caller never learned: the checker lets it take effect or not.
+                    recorder.unknown(handle)
+                    return
                 recorder.ok(handle, observe(result), time=clock.return_time())
 
         return actor
@@ -138,9 +150,16 @@ def run_batch(
         for (name, _), r in zip(actors, execution.results, strict=True)
         if isinstance(r, ActorError)
     )
+    final = observed_state(drive(_unfaulted(coord.store).list_partition(coord.partition)))
+    # Each job's final state is recorded as one more operation, after every other returned,
+    # so the checker must also explain the state the store ended in.
+    end = clock.return_time() + 1
+    for job_id in sorted({j for j, _ in before.jobs} | {j for j, _ in final.jobs}):
+        handle = recorder.invoke("harness", Inspect(job_id=job_id), time=end)
+        recorder.ok(handle, Observation(kind="state", job=final.job(job_id)), time=end + 1)
+        end += 2
     operations = tuple(recorder.operations())
     check = check_operations(FleetLinearModel(before), operations, timeout=10.0)
-    final = observed_state(drive(coord.list_documents()))
     scenario = adhoc_scenario(before, actors)
     token = encode(
         ScheduleToken(

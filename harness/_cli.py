@@ -17,6 +17,7 @@ from typing import NoReturn, TextIO
 from stores import StoreError, StoreMisuse
 
 from ._backends import UnknownBackend, backend_names, get_backend
+from ._check_history import HISTORY_FORMATS, HISTORY_MODELS, check_history_files
 from ._explore import STRATEGIES, NondeterminismError, UnknownStrategy, explore, replay
 from ._mainjob import DEFAULT_STORES, main_job, render_table
 from ._scenarios import UnknownScenario, get_scenario, scenario_names
@@ -49,6 +50,16 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a whole number; pass e.g. 42 or 0x2a"
         ) from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0 seconds")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -87,6 +98,18 @@ def _parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("replay", help="replay a schedule token printed by a finding")
     rep.add_argument("token")
+
+    hist = sub.add_parser(
+        "check-history",
+        help="check saved histories for linearizability",
+        description="Prints one verdict line per file and the total checking time. Exit 0 all "
+        "linearizable, 1 any not, 2 bad input (naming file and line), 4 any undecided.",
+    )
+    hist.add_argument("files", nargs="+", metavar="FILE")
+    hist.add_argument("--format", choices=list(HISTORY_FORMATS), default="jsonl")
+    hist.add_argument("--model", choices=list(HISTORY_MODELS), default=None)
+    hist.add_argument("--timeout", type=_seconds, default=None, help="seconds per file")
+    hist.add_argument("--explain", action="store_true", help="print each violation in full")
 
     sub.add_parser("scenarios", help="list the scenarios shipped with the harness")
     sub.add_parser("stores", help="list the named store backends")
@@ -216,6 +239,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return _cmd_run(args, out)
         if args.command == "replay":
             return _cmd_replay(args, out)
+        if args.command == "check-history":
+            return check_history_files(
+                args.files, args.format, args.model, args.timeout, out, explain=args.explain
+            )
         if args.command == "scenarios":
             return _cmd_scenarios(out)
         return _cmd_stores(out)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -10,7 +10,7 @@ import attrs
 from fleet import Coordinator
 from stores import Store
 
-from ._backends import Wrap, get_backend, identity
+from ._backends import Wrap, coordinator_options, get_backend, identity
 from ._runtime import Execution, drive, run_actors
 from ._scenarios import (
     RunChecker,
@@ -147,6 +147,8 @@ class Run:
     execution: Execution
     names: tuple[str, ...]
     violations: tuple[str, ...]
+    #: Faults a fault layer injected during the run, in order (see ``FaultyStore``).
+    faults: tuple[str, ...] = ()
 
 
 class ScheduleRunner:
@@ -157,10 +159,17 @@ class ScheduleRunner:
     Traced runs (``wrap`` given) always build and set up a fresh store.
     """
 
-    def __init__(self, scenario: Scenario, size: int, factory: StoreFactory) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        size: int,
+        factory: StoreFactory,
+        coordinator: Mapping[str, Any] | None = None,
+    ) -> None:
         self.scenario = scenario
         self.size = size
         self.factory = factory
+        self.options = dict(coordinator or {})
         self.named = scenario.actors(size)
         self.names = tuple(name for name, _ in self.named)
         self.checker = RunChecker(scenario, self.names)
@@ -168,15 +177,15 @@ class ScheduleRunner:
 
     def _coordinator(self, wrap: Wrap) -> Coordinator:
         if wrap is identity and self._template is not None:
-            return Coordinator(self._template.fork(), partition="jobs")
-        coord = Coordinator(self.factory(wrap), partition="jobs")
+            return Coordinator(self._template.fork(), partition="jobs", **self.options)
+        coord = Coordinator(self.factory(wrap), partition="jobs", **self.options)
         if self.scenario.initial.jobs:
             drive(seed_documents(coord, self.scenario.initial))
         for op in self.scenario.setup:
             drive(perform(coord, op))
         if wrap is identity and hasattr(coord.store, "fork"):
             self._template = coord.store
-            return Coordinator(self._template.fork(), partition="jobs")
+            return Coordinator(self._template.fork(), partition="jobs", **self.options)
         return coord
 
     def run(
@@ -196,7 +205,10 @@ class ScheduleRunner:
         docs = drive(coord.list_documents())
         checker = self.checker if memo else RunChecker(self.scenario, self.names)
         return Run(
-            execution=execution, names=self.names, violations=checker(execution.results, docs)
+            execution=execution,
+            names=self.names,
+            violations=checker(execution.results, docs),
+            faults=tuple(getattr(coord.store, "injected", ())),
         )
 
 
@@ -206,13 +218,19 @@ def run_schedule(
     factory: StoreFactory,
     scheduler: Scheduler,
     wrap: Wrap = identity,
+    coordinator: Mapping[str, Any] | None = None,
 ) -> Run:
     """Run one schedule of ``scenario`` on a fresh store from ``factory`` and check it."""
-    return ScheduleRunner(scenario, size, factory).run(scheduler, wrap)
+    return ScheduleRunner(scenario, size, factory, coordinator).run(scheduler, wrap)
 
 
 def _trace(
-    scenario: Scenario, size: int, factory: StoreFactory, steps: Sequence[int]
+    scenario: Scenario,
+    size: int,
+    factory: StoreFactory,
+    steps: Sequence[int],
+    data: Sequence[int] = (),
+    coordinator: Mapping[str, Any] | None = None,
 ) -> tuple[str, ...]:
     tracers: list[TracingStore] = []
 
@@ -221,15 +239,20 @@ def _trace(
         tracers.append(tracer)
         return tracer
 
-    run = ScheduleRunner(scenario, size, factory).run(
-        ReplayScheduler(steps), wrap, lambda: tracers[0].log.clear()
+    run = ScheduleRunner(scenario, size, factory, coordinator).run(
+        ReplayScheduler(steps, data), wrap, lambda: tracers[0].log.clear()
     )
-    log = tracers[0].log
-    # Each step performs exactly one real store operation, so log lines align with steps.
-    return tuple(
-        f"{s + 1:>3}: {run.names[actor]:<7} {line}"
-        for s, (actor, line) in enumerate(zip(run.execution.schedule, log, strict=False))
-    )
+    log = iter(tracers[0].log)
+    lines = []
+    # Each step performs one real store operation (so log lines align with steps), except a
+    # "delay" step, an extra point a fault layer inserted.
+    for s, (actor, point) in enumerate(
+        zip(run.execution.schedule, run.execution.points, strict=True)
+    ):
+        seen = "(delayed by an injected fault)" if point[0] == "delay" else next(log, "")
+        lines.append(f"{s + 1:>3}: {run.names[actor]:<7} {seen}")
+    lines += [f"     fault: {fault}" for fault in run.faults]
+    return tuple(lines)
 
 
 def _first_divergence(a: Run, b: Run) -> str | None:
@@ -289,7 +312,8 @@ def explore(
     if strategy == "exhaustive" and preemption_bound is not None:
         options["preemption_bound"] = preemption_bound
     scheduler = make_scheduler(strategy, seed, **options)
-    runner = ScheduleRunner(scenario, size, factory)
+    options = dict(coordinator_options(store_name))
+    runner = ScheduleRunner(scenario, size, factory, options)
     schedules = 0
     counterexample: Counterexample | None = None
     while budget is None or schedules < budget:
@@ -305,8 +329,8 @@ def explore(
             scheduler.observe_length(len(run.execution.schedule))
         if check_determinism:
             # A fresh store and no verdict memo: the second run must be computed afresh.
-            again = ScheduleRunner(scenario, size, factory).run(
-                ReplayScheduler(run.execution.schedule), memo=False
+            again = ScheduleRunner(scenario, size, factory, options).run(
+                ReplayScheduler(run.execution.schedule, run.execution.data), memo=False
             )
             divergence = _first_divergence(run, again)
             if divergence is not None:
@@ -322,6 +346,7 @@ def explore(
                     store=store_name,
                     size=size,
                     steps=run.execution.schedule,
+                    data=run.execution.data,
                 )
             )
             counterexample = Counterexample(
@@ -333,7 +358,9 @@ def explore(
                 schedule_index=schedules,
                 token=token,
                 violations=run.violations,
-                trace=_trace(scenario, size, factory, run.execution.schedule),
+                trace=_trace(
+                    scenario, size, factory, run.execution.schedule, run.execution.data, options
+                ),
                 pytest_command=pytest_command,
             )
             break
@@ -375,7 +402,8 @@ def replay(token_text: str, *, factory: StoreFactory | None = None) -> Counterex
         with get_backend(token.store).open() as opened:
             return replay(token_text, factory=opened)
     scheduler = ReplayScheduler(token.steps, token.data)
-    run = run_schedule(scenario, token.size, factory, scheduler)
+    options = dict(coordinator_options(token.store))
+    run = run_schedule(scenario, token.size, factory, scheduler, coordinator=options)
     scheduler.check_complete(run.execution.schedule)
     if not run.violations:
         return None
@@ -388,5 +416,5 @@ def replay(token_text: str, *, factory: StoreFactory | None = None) -> Counterex
         schedule_index=1,
         token=encode(token),
         violations=run.violations,
-        trace=_trace(scenario, token.size, factory, token.steps),
+        trace=_trace(scenario, token.size, factory, token.steps, token.data, options),
     )

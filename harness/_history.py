@@ -205,8 +205,10 @@ class HistoryRecorder:
     step or a monotonic float.  The recorder never reads a clock itself unless it was given one
     (``clock=``), because the caller owns time (and a controlled runtime uses logical steps).
 
-    Each client is sequential: it may have one operation in flight.  Times must not decrease.
-    Misuse raises :class:`HistoryMisuse` at the call that made it.
+    Each client is sequential: it may have one operation in flight.  An operation cannot end
+    before it was invoked.  Events of different clients may be recorded slightly out of time
+    order (a clock read, then a task switch, then the record): only the times count.  Misuse
+    raises :class:`HistoryMisuse` at the call that made it, and leaves the recorder unchanged.
     """
 
     clock: Callable[[], Time] | None = None
@@ -214,7 +216,6 @@ class HistoryRecorder:
     _pending: dict[int, _Pending] = attrs.field(factory=dict, init=False)
     _busy: dict[int | str, int] = attrs.field(factory=dict, init=False)
     _done: dict[int, Operation[Any, Any]] = attrs.field(factory=dict, init=False)
-    _last_time: Time | None = attrs.field(default=None, init=False)
     _next_id: int = attrs.field(default=0, init=False)
 
     def _now(self, time: Time | None, what: str) -> Time:
@@ -226,28 +227,30 @@ class HistoryRecorder:
                 )
             time = self.clock()
         _check_time(f"{what}(time=...)", time)
-        if self._last_time is not None and time < self._last_time:
-            raise HistoryMisuse(
-                f"{what}(time={time!r}) is earlier than the previous event ({self._last_time!r}); "
-                "times must come from one monotonic source."
-            )
-        self._last_time = time
         return time
 
-    def _take(self, handle: OpHandle, what: str) -> _Pending:
+    def _pending_of(self, handle: OpHandle, what: str) -> _Pending:
         if not isinstance(handle, OpHandle):
             raise HistoryMisuse(
                 f"{what}() takes the handle invoke() returned, got {handle!r} "
                 f"({type(handle).__name__})."
             )
-        pending = self._pending.pop(handle.op_id, None)
+        pending = self._pending.get(handle.op_id)
         if pending is None:
             raise HistoryMisuse(
                 f"{what}() for operation {handle.op_id} of client {handle.client_id!r}, which "
                 "has already ended (or was never invoked on this recorder)."
             )
-        del self._busy[pending.client_id]
         return pending
+
+    def _end_time(self, pending: _Pending, time: Time | None, what: str) -> Time:
+        now = self._now(time, what)
+        if now < pending.call:
+            raise HistoryMisuse(
+                f"{what}(time={now!r}) is before the operation's invoke at {pending.call!r}; "
+                "times must come from one monotonic source."
+            )
+        return now
 
     def invoke(self, client_id: int | str, input: Any, *, time: Time | None = None) -> OpHandle:
         """Record that ``client_id`` issued ``input`` at ``time``; returns the operation's handle."""
@@ -277,24 +280,24 @@ class HistoryRecorder:
                 "ok() needs an output value; None is reserved for unknown outcomes. Use "
                 "unknown(handle) if the result was lost."
             )
-        pending = self._take(handle, "ok")
-        now = self._now(time, "ok")
-        self._finish(handle, pending, "ok", output, now)
+        pending = self._pending_of(handle, "ok")
+        self._finish(handle, pending, "ok", output, self._end_time(pending, time, "ok"))
 
     def fail(self, handle: OpHandle, *, time: Time | None = None) -> None:
         """Record that the operation definitely did not take effect."""
-        pending = self._take(handle, "fail")
-        now = self._now(time, "fail")
-        self._finish(handle, pending, "fail", None, now)
+        pending = self._pending_of(handle, "fail")
+        self._finish(handle, pending, "fail", None, self._end_time(pending, time, "fail"))
 
     def unknown(self, handle: OpHandle) -> None:
         """Record that the operation's outcome will never be known (it returns at infinity)."""
-        pending = self._take(handle, "unknown")
+        pending = self._pending_of(handle, "unknown")
         self._finish(handle, pending, "unknown", None, None)
 
     def _finish(
         self, handle: OpHandle, pending: _Pending, outcome: Outcome, output: Any, now: Time | None
     ) -> None:
+        del self._pending[handle.op_id]
+        del self._busy[pending.client_id]
         self._done[handle.op_id] = Operation(
             client_id=pending.client_id,
             input=pending.input,
@@ -381,12 +384,13 @@ def encode_value(value: object) -> Any:
         return value
     if isinstance(value, tuple | list):
         return [encode_value(v) for v in value]
-    if attrs.has(type(value)):
-        encoded: dict[str, Any] = {"type": type(value).__name__}
-        for field in attrs.fields(type(value)):
+    cls = type(value)
+    if attrs.has(cls):
+        encoded: dict[str, Any] = {"type": cls.__name__}
+        for field in attrs.fields(cls):
             if field.name == "type":
                 raise HistoryMisuse(
-                    f"{type(value).__name__} has a field named 'type', which the history codec "
+                    f"{cls.__name__} has a field named 'type', which the history codec "
                     "reserves for the class name; rename the field."
                 )
             encoded[field.name] = encode_value(getattr(value, field.name))

@@ -18,7 +18,7 @@ from ._scenarios import get_scenario, scenario_names
 
 __all__ = ["DEFAULT_STORES", "CheckRow", "main_job", "render_table"]
 
-DEFAULT_STORES = ("memory", "rcw-memory")
+DEFAULT_STORES = ("memory", "rcw-memory", "faulty-memory", "naive-faulty-memory")
 
 #: Schedules per random/PCT check in the main job, and the exhaustive cap (multi-job has a few
 #: thousand reduced schedules; the others finish far below it).
@@ -73,10 +73,11 @@ def _trio_checks(store: str, control: bool, factory: StoreFactory, seed: int) ->
 
 
 def _controlled_checks(
-    store: str, control: bool, factory: StoreFactory, seed: int
+    store: str, control: bool, factory: StoreFactory, seed: int, faults: bool
 ) -> Iterator[CheckRow]:
+    strategies = ("random", "pct") if faults else ("random", "pct", "exhaustive")
     for scenario in scenario_names():
-        for strategy in ("random", "pct", "exhaustive"):
+        for strategy in strategies:
             budget = EXHAUSTIVE_CAP if strategy == "exhaustive" else BUDGET
             result = explore(scenario, store, strategy, seed=seed, budget=budget, factory=factory)
             cx = result.counterexample
@@ -107,11 +108,12 @@ def main_job(
     for name in stores:
         backend = get_backend(name)
         with backend.open() as factory:
-            for check in (_trio_checks, _controlled_checks):
-                for row in check(name, backend.control, factory, seed):
-                    rows.append(row)
-                    if on_row is not None:
-                        on_row(row)
+            trio_rows = () if backend.faults else _trio_checks(name, backend.control, factory, seed)
+            controlled = _controlled_checks(name, backend.control, factory, seed, backend.faults)
+            for row in (*trio_rows, *controlled):
+                rows.append(row)
+                if on_row is not None:
+                    on_row(row)
     return rows
 
 

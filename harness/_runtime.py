@@ -17,6 +17,7 @@ schedule fixes the order in which requests reach the server.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 import attrs
@@ -25,7 +26,7 @@ from stores import CONTROLLED, Point
 
 from .schedulers import PruneExecution, Scheduler
 
-__all__ = ["ActorError", "Execution", "RuntimeMisuse", "drive", "run_actors"]
+__all__ = ["ActorError", "Execution", "RuntimeMisuse", "choose", "drive", "run_actors"]
 
 Actor = Callable[[], Coroutine[Any, Any, Any]]
 
@@ -54,6 +55,19 @@ class Execution:
     points: tuple[Point, ...]
     results: tuple[Any, ...]
     pruned: bool = False
+    #: Data and fault choices drawn during the run (``choose``), in order.
+    data: tuple[int, ...] = ()
+
+
+#: The data-choice function of the run in progress (see :func:`choose`).
+_CHOOSER: ContextVar[Callable[[int], int] | None] = ContextVar("claimcheck_chooser", default=None)
+
+
+def choose(bound: int) -> int | None:
+    """A data or fault choice in ``range(bound)`` from the scheduler of the controlled run in
+    progress (recorded, so a schedule token replays it), or ``None`` outside a controlled run."""
+    chooser = _CHOOSER.get()
+    return None if chooser is None else chooser(bound)
 
 
 def _bad_yield(actor: int, value: object) -> RuntimeMisuse:
@@ -73,7 +87,15 @@ def run_actors(actors: Sequence[Actor], scheduler: Scheduler) -> Execution:
     enabled: list[int] = []
     schedule: list[int] = []
     points: list[Point] = []
+    data: list[int] = []
+
+    def chooser(bound: int) -> int:
+        value = scheduler.next_int(bound)
+        data.append(value)
+        return value
+
     token = CONTROLLED.set(True)
+    chooser_token = _CHOOSER.set(chooser)
     pruned = False
     try:
         # Priming runs each actor up to its first point: local work only, no store effect.
@@ -118,10 +140,15 @@ def run_actors(actors: Sequence[Actor], scheduler: Scheduler) -> Execution:
         pruned = True
     finally:
         CONTROLLED.reset(token)
+        _CHOOSER.reset(chooser_token)
         for coro in coros:
             coro.close()  # a no-op for finished ones; unstarted or abandoned ones need it
     return Execution(
-        schedule=tuple(schedule), points=tuple(points), results=tuple(results), pruned=pruned
+        schedule=tuple(schedule),
+        points=tuple(points),
+        results=tuple(results),
+        pruned=pruned,
+        data=tuple(data),
     )
 
 

@@ -36,7 +36,7 @@ from models import (
     check_invariants,
     check_outcomes,
 )
-from stores import Doc
+from stores import Doc, OutcomeUnknown, StoreUnavailable
 
 from ._runtime import ActorError
 
@@ -45,6 +45,7 @@ __all__ = [
     "ActorLog",
     "RunChecker",
     "Scenario",
+    "Unknown",
     "UnknownScenario",
     "actor_coroutine",
     "adhoc_scenario",
@@ -63,8 +64,16 @@ __all__ = [
 #: Placeholder epoch: "the epoch this actor won for this job".
 WON = -1
 
+
+@attrs.frozen(kw_only=True)
+class Unknown:
+    """The coordinator call ended in a store error: it may or may not have taken effect."""
+
+    error: str
+
+
 Observed = FleetResult | tuple[str, ...]
-ActorLog = list[tuple[FleetOp, Observed]]
+ActorLog = list[tuple[FleetOp, Observed | Unknown]]
 
 
 class UnknownScenario(LookupError):
@@ -287,7 +296,10 @@ def actor_coroutine(
                 if epoch is None:
                     continue
                 op = cast(FleetOp, attrs.evolve(cast(Any, spec), epoch=epoch))
-            result = await perform(coord, op)
+            try:
+                result: Observed | Unknown = await perform(coord, op)
+            except (OutcomeUnknown, StoreUnavailable) as error:
+                result = Unknown(error=f"{type(error).__name__}: {error}")
             if isinstance(result, FleetResult) and result.kind == "claimed":
                 assert result.epoch is not None
                 won[result.job_id] = result.epoch
@@ -311,7 +323,9 @@ def describe_op(op: FleetOp) -> str:
     return f"enqueue({op.job_id})"
 
 
-def describe_result(result: Observed | ModelResult) -> str:
+def describe_result(result: Observed | Unknown | ModelResult) -> str:
+    if isinstance(result, Unknown):
+        return f"unknown outcome ({result.error})"
     if isinstance(result, tuple):
         return f"reaped {list(result)}"
     if isinstance(result, ModelResult) and result.kind == "reaped":
@@ -326,7 +340,9 @@ def describe_result(result: Observed | ModelResult) -> str:
     return text
 
 
-def _matches(model: ModelResult, seen: Observed) -> bool:
+def _matches(model: ModelResult, seen: Observed | Unknown) -> bool:
+    if isinstance(seen, Unknown):
+        return True
     if isinstance(seen, tuple):
         return model.kind == "reaped" and sorted(model.reaped) == sorted(seen)
     if model.kind != seen.kind:
@@ -377,6 +393,23 @@ def observed_state(docs: Sequence[Doc]) -> FleetState:
     return FleetState(jobs=tuple(sorted(out.items())))
 
 
+def _same_state(model: FleetState, seen: FleetState, lenient: bool) -> bool:
+    """Equal states; with ``lenient`` (some call's outcome is unknown) a run document may be
+    missing, since a claimer whose call failed may not have derived its run yet."""
+    if model == seen:
+        return True
+    if not lenient or len(model.jobs) != len(seen.jobs):
+        return False
+    for (mid, mjob), (sid, sjob) in zip(model.jobs, seen.jobs, strict=True):
+        if mid != sid or attrs.evolve(mjob, runs=()) != attrs.evolve(sjob, runs=()):
+            return False
+        if len(mjob.runs) != len(sjob.runs) or any(
+            s != m and s != "<missing>" for m, s in zip(mjob.runs, sjob.runs, strict=True)
+        ):
+            return False
+    return True
+
+
 def explain(
     initial: FleetState, logs: Sequence[ActorLog], final: FleetState
 ) -> list[tuple[int, int]] | None:
@@ -390,9 +423,11 @@ def explain(
     order: list[tuple[int, int]] = []
     total = sum(len(log) for log in logs)
 
+    lenient = any(isinstance(r, Unknown) for log in logs for _, r in log)
+
     def search(positions: tuple[int, ...], state: FleetState) -> bool:
         if len(order) == total:
-            return state == final
+            return _same_state(state, final, lenient)
         if (positions, state) in seen:
             return False
         seen.add((positions, state))
@@ -401,7 +436,14 @@ def explain(
             if p == len(log):
                 continue
             op, result = log[p]
-            if isinstance(result, FleetResult) and result.kind == "conflict":
+            if isinstance(result, Unknown):
+                # Unknown outcome: it either never took effect ...
+                order.append((a, p))
+                if search((*positions[:a], p + 1, *positions[a + 1 :]), state):
+                    return True
+                order.pop()
+                nxt, _ = apply(state, op)  # ... or took effect, with whatever answer.
+            elif isinstance(result, FleetResult) and result.kind == "conflict":
                 nxt = state
             else:
                 nxt, model_result = apply(state, op)

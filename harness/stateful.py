@@ -20,7 +20,8 @@ This module imports Hypothesis but not pytest: run a machine with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -97,14 +98,21 @@ _SPECS = st.tuples(
 
 
 def fleet_machine(
-    make_store: Callable[[], Store], *, store_name: str = "memory", concurrent: bool = True
+    make_store: Callable[[], Store],
+    *,
+    store_name: str = "memory",
+    concurrent: bool = True,
+    coordinator: Mapping[str, Any] | None = None,
 ) -> type[RuleBasedStateMachine]:
-    """A state machine class driving a coordinator over stores from ``make_store``."""
+    """A state machine class driving a coordinator over stores from ``make_store``.
+
+    ``coordinator`` holds keyword arguments for ``fleet.Coordinator``."""
+    options = dict(coordinator or {})
 
     class FleetMachine(RuleBasedStateMachine):
         @initialize()
         def start(self) -> None:
-            self.coord = Coordinator(make_store())
+            self.coord = Coordinator(make_store(), **options)
             self.model = FleetModel()
             self.now = 0
             # Every example starts with the jobs queued: contention needs a job to fight over.

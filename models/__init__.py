@@ -1,6 +1,8 @@
 """Pure reference models: no I/O, no clock, no randomness, no imports from the rest of claimcheck.
 
-Layout: ``_fleet`` (job/run/lease model and its invariants).
+Layout: ``_protocol`` (the ``Model`` protocol the checker replays), ``_fleet`` (job/run/lease
+model, its invariants, and ``FleetLinearModel``), ``_register`` (compare-and-set register per
+document, and the Porcupine etcd and kv models).
 """
 
 from ._fleet import (
@@ -11,6 +13,7 @@ from ._fleet import (
     FleetModel,
     FleetOp,
     FleetState,
+    Inspect,
     JobState,
     ModelResult,
     Observation,
@@ -22,19 +25,29 @@ from ._fleet import (
     check_outcomes,
     observation_matches,
 )
+from ._protocol import HasInput, Model, OpT
+from ._register import CasRegisterModel, EtcdRegisterModel, KvModel, RegisterState
 
 __all__ = [
+    "CasRegisterModel",
     "Claim",
     "Complete",
     "Enqueue",
+    "EtcdRegisterModel",
     "FleetLinearModel",
     "FleetModel",
     "FleetOp",
     "FleetState",
+    "HasInput",
+    "Inspect",
     "JobState",
+    "KvModel",
+    "Model",
     "ModelResult",
     "Observation",
+    "OpT",
     "Reap",
+    "RegisterState",
     "Release",
     "Renew",
     "apply",

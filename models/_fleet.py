@@ -38,6 +38,7 @@ __all__ = [
     "FleetModel",
     "FleetOp",
     "FleetState",
+    "Inspect",
     "JobState",
     "ModelResult",
     "Observation",
@@ -267,6 +268,31 @@ class Observation:
     epoch: int | None = None
     expires_at: int | None = None
     reaped: tuple[str, ...] = ()
+    #: For ``Inspect``: the job as the store held it (None when there was no such job).
+    job: JobState | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Inspect:
+    """Not a coordinator call: the harness reading one job's whole state after a batch.
+
+    Recorded last in a history, it makes the checker also explain the state the store ended
+    in, not only the answers callers got: a write that applied while its caller was told
+    ``conflict`` leaves a state no linearization of the answers reaches.
+    """
+
+    job_id: str
+
+
+def _same_job(model: JobState | None, seen: JobState | None) -> bool:
+    if model is None or seen is None:
+        return model is seen
+    if attrs.evolve(model, runs=()) != attrs.evolve(seen, runs=()):
+        return False
+    if len(model.runs) != len(seen.runs):
+        return False
+    # A run document may be missing: its claimer may have crashed before deriving it.
+    return all(s in (m, "<missing>") for m, s in zip(model.runs, seen.runs, strict=True))
 
 
 def observation_matches(model: ModelResult, seen: Observation) -> bool:
@@ -280,7 +306,7 @@ def observation_matches(model: ModelResult, seen: Observation) -> bool:
     return True
 
 
-class FleetLinearModel(Model[FleetState, FleetOp, Observation]):
+class FleetLinearModel(Model[FleetState, FleetOp | Inspect, Observation]):
     """The fleet model behind the ``Model`` protocol, for ``harness.check_operations``.
 
     Starts from ``initial`` (the state a store had before a concurrent batch).  A ``conflict``
@@ -297,8 +323,10 @@ class FleetLinearModel(Model[FleetState, FleetOp, Observation]):
         return self.initial
 
     def step(
-        self, state: FleetState, input: FleetOp, output: Observation | None
+        self, state: FleetState, input: FleetOp | Inspect, output: Observation | None
     ) -> tuple[bool, FleetState]:
+        if isinstance(input, Inspect):
+            return output is not None and _same_job(state.job(input.job_id), output.job), state
         if output is not None and output.kind == "conflict":
             return True, state
         nxt, result = apply(state, input)
@@ -314,7 +342,13 @@ class FleetLinearModel(Model[FleetState, FleetOp, Observation]):
             parts.setdefault(op.input.job_id, []).append(op)
         return list(parts.values())
 
-    def describe_operation(self, input: FleetOp, output: Observation | None) -> str:
+    def describe_operation(self, input: FleetOp | Inspect, output: Observation | None) -> str:
+        if isinstance(input, Inspect):
+            job = None if output is None else output.job
+            if job is None:
+                return f"final state of {input.job_id}: missing"
+            holder = f" held by {job.worker} until {job.expires_at}" if job.worker else ""
+            return f"final state of {input.job_id}: {job.status} epoch {job.epoch}{holder}"
         if isinstance(input, Reap):
             text = f"reap(now={input.now})"
         elif isinstance(input, Enqueue):

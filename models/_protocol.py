@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["HasInput", "Model"]
+__all__ = ["HasInput", "Model", "OpT"]
 
 StateT = TypeVar("StateT", bound=Hashable)
 InputT_contra = TypeVar("InputT_contra", contravariant=True)

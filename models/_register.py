@@ -15,11 +15,11 @@ them cheaply.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import Final, TypeVar
+from typing import Final
 
 import attrs
 
-from ._protocol import HasInput, Model
+from ._protocol import Model, OpT
 
 __all__ = [
     "VALUE_TYPES",
@@ -45,8 +45,6 @@ __all__ = [
     "RegWritten",
     "RegisterState",
 ]
-
-OpT = TypeVar("OpT", bound=HasInput)
 
 
 def _partition_by_key(operations: Sequence[OpT]) -> list[list[OpT]]:
@@ -301,7 +299,7 @@ class EtcdRegisterModel(Model[int | None, EtcdInput, EtcdOutput]):
             call = f"cas({input.expected}->{input.new})"
             if isinstance(output, EtcdCasResult):
                 return f"{call} -> {'ok' if output.ok else 'fail'}"
-        return f"{call} -> ? (outcome unknown)" if output is None else f"{call} -> {output!r}"
+        return f"{call} -> ?" if output is None else f"{call} -> {output!r}"
 
     def describe_state(self, state: int | None) -> str:
         return "nil" if state is None else str(state)
@@ -383,7 +381,7 @@ class KvModel(Model[str, KvInput, KvOutput]):
             call = f"append({input.key!r}, {input.value!r})"
             if isinstance(output, KvDone):
                 return call
-        return f"{call} -> ? (outcome unknown)" if output is None else f"{call} -> {output!r}"
+        return f"{call} -> ?" if output is None else f"{call} -> {output!r}"
 
     def describe_state(self, state: str) -> str:
         return repr(state)

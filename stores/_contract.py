@@ -16,9 +16,11 @@ __all__ = [
     "DocumentNotFound",
     "Expected",
     "NotFound",
+    "OutcomeUnknown",
     "Store",
     "StoreError",
     "StoreMisuse",
+    "StoreUnavailable",
     "UpdateResult",
     "Updated",
     "freeze_body",
@@ -41,6 +43,20 @@ class DocumentExists(StoreError):
 
 class DocumentNotFound(StoreError):
     """``replace`` found no document with that id in that partition."""
+
+
+class OutcomeUnknown(StoreError):
+    """The request may or may not have taken effect (a lost response, a timeout).
+
+    Callers must treat the write as possibly applied, now or later: re-read, or repeat the same
+    *conditional* write, which can apply at most once.
+    """
+
+
+class StoreUnavailable(StoreError):
+    """The store refused or could not be reached, and the request was NOT applied (a 429 or
+    503 after the client's own retries, an unreachable endpoint).  The message names the
+    endpoint and what to do, never a secret."""
 
 
 @attrs.frozen(kw_only=True)

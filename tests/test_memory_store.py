@@ -55,12 +55,12 @@ def test_second_create_is_a_conflict_never_an_overwrite(store: Store) -> None:
 
 
 def test_body_is_read_only_and_copied(store: Store) -> None:
-    body = {"x": 1, "nested": {"y": 2}}
+    body: dict[str, Any] = {"x": 1, "nested": {"y": 2}}
     doc = run(store.create("a", "p", body))
     body["x"] = 99
-    body["nested"]["y"] = 99  # type: ignore[index]
+    body["nested"]["y"] = 99
     with pytest.raises(TypeError):
-        doc.body["x"] = 3  # type: ignore[index]
+        doc.body["x"] = 3
     got = run(store.get("a", "p"))
     assert got.body["x"] == 1
     assert got.body["nested"] == {"y": 2}

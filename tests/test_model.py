@@ -57,7 +57,9 @@ def test_expired_lease_is_claimable_before_the_reaper_runs() -> None:
 
 
 def test_invariant_checks_report_broken_states() -> None:
-    bad = FleetState(jobs=(("j", JobState(status="leased", epoch=2, worker="a", expires_at=5, runs=("a",))),))
+    bad = FleetState(
+        jobs=(("j", JobState(status="leased", epoch=2, worker="a", expires_at=5, runs=("a",))),)
+    )
     assert check_invariants(bad) == ["job j: 1 runs for epoch 2"]
     assert check_outcomes({"j": [("a", 1), ("b", 1), ("a", 2)]}) == [
         "double assignment: job j epoch 1 claimed by a and b"

@@ -44,7 +44,9 @@ def test_every_store_operation_is_one_step() -> None:
 
 def test_same_seed_same_schedule_different_seed_differs() -> None:
     def schedule(seed: int) -> tuple[int, ...]:
-        return run_actors(writers(MemoryStore(), ["a", "b", "c"], 4), RandomScheduler(seed)).schedule
+        return run_actors(
+            writers(MemoryStore(), ["a", "b", "c"], 4), RandomScheduler(seed)
+        ).schedule
 
     assert schedule(7) == schedule(7)
     assert len({schedule(s) for s in range(10)}) > 1

@@ -34,9 +34,13 @@ def test_malformed_tokens_get_precise_errors(text: str, match: str) -> None:
         decode(text)
 
 
-@pytest.mark.parametrize("scenario", ["claim-race", "zombie-lease", "complete-after-expiry", "multi-job"])
+@pytest.mark.parametrize(
+    "scenario", ["claim-race", "zombie-lease", "complete-after-expiry", "multi-job"]
+)
 @pytest.mark.parametrize("strategy", ["random", "pct", "exhaustive"])
-def test_printed_token_replays_the_same_schedule_and_violation(scenario: str, strategy: str) -> None:
+def test_printed_token_replays_the_same_schedule_and_violation(
+    scenario: str, strategy: str
+) -> None:
     found = explore(scenario, "rcw-memory", strategy, seed=11, budget=500)
     cx = found.counterexample
     assert cx is not None

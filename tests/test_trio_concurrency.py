@@ -10,7 +10,7 @@ only by how many extra trio checkpoints each task waits before it starts (drawn 
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import trio
@@ -26,7 +26,7 @@ def offsets(seed: int, n: int) -> list[int]:
     return [0] * n if seed == 0 else [rng.randint(0, 3) for _ in range(n)]
 
 
-async def gather(calls: list[Callable[[], Awaitable[Any]]], delays: list[int]) -> list[Any]:
+async def gather(calls: Sequence[Callable[[], Awaitable[Any]]], delays: list[int]) -> list[Any]:
     results: list[Any] = [None] * len(calls)
 
     async def one(i: int) -> None:
@@ -45,9 +45,7 @@ def claim_race(store: Store, n: int, seed: int) -> tuple[list[FleetResult], Coor
 
     async def main() -> list[FleetResult]:
         await coord.enqueue_job("j1")
-        calls = [
-            (lambda w=f"w{i}": coord.try_claim_job("j1", w, now=0, ttl=10)) for i in range(n)
-        ]
+        calls = [(lambda w=f"w{i}": coord.try_claim_job("j1", w, now=0, ttl=10)) for i in range(n)]
         return await gather(calls, offsets(seed, n))
 
     return trio.run(main), coord

@@ -87,6 +87,8 @@ def test_no_false_alarm_in_10000_schedules(scenario: str, strategy: str, harness
 
 @pytest.mark.parametrize("strategy", ["random", "pct"])
 @pytest.mark.parametrize("scenario", scenario_names())
-def test_the_control_fails_where_memory_passes(scenario: str, strategy: str, harness_seed: int) -> None:
+def test_the_control_fails_where_memory_passes(
+    scenario: str, strategy: str, harness_seed: int
+) -> None:
     result = explore(scenario, "rcw-memory", strategy, seed=harness_seed, budget=2_000)
     assert result.counterexample is not None

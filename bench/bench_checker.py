@@ -1,0 +1,95 @@
+"""Linearizability checker benchmark on Porcupine's own histories.
+
+1. All 102 Jepsen etcd histories, checked one after the other: seconds per pass, every verdict
+   asserted against ``expected.tsv``.  Reference: Porcupine (Go) about 0.75 s per pass on a
+   2-core machine (slowest file etcd_002.log, about 0.28 s).  Target: under 1.5 s.
+2. kv/c50-ok.txt (linearizable, 10 keys x 50 clients) and kv/c50-bad.txt (not).  References:
+   Porcupine 0.25 s and 0.04 s.
+
+Reading the files is timed apart and not counted.  Run: ``.venv/bin/python
+bench/bench_checker.py`` (or ``make bench``).  Best of 5 passes.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from harness._checker import check_operations
+from harness._history import Operation
+from harness._porcupine import read_porcupine_etcd, read_porcupine_kv
+from models._register import EtcdRegisterModel, KvModel
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "histories" / "porcupine"
+PASSES = 5
+ETCD_REFERENCE = 0.75
+ETCD_TARGET = 1.5
+KV_REFERENCE = {"c50-ok": 0.25, "c50-bad": 0.04}
+
+
+def expected() -> dict[str, str]:
+    rows = {}
+    for line in (DATA / "expected.tsv").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            path, _, verdict = line.partition("\t")
+            rows[path] = "linearizable" if verdict == "linearizable" else "not_linearizable"
+    return rows
+
+
+def timed(model: Any, ops: list[Operation[Any, Any]], want: str, name: str) -> float:
+    start = time.perf_counter()
+    result = check_operations(model, ops)
+    elapsed = time.perf_counter() - start
+    assert result.verdict == want, f"{name}: got {result.verdict}, expected {want}"
+    return elapsed
+
+
+def main() -> None:
+    if not (DATA / "expected.tsv").is_file():
+        sys.exit(f"Porcupine's histories are missing: expected {DATA / 'expected.tsv'}")
+    verdicts = expected()
+    start = time.perf_counter()
+    etcd = {
+        path: read_porcupine_etcd(DATA / path) for path in sorted(verdicts) if "jepsen/" in path
+    }
+    kv = {name: read_porcupine_kv(DATA / "kv" / f"{name}.txt") for name in KV_REFERENCE}
+    reading = time.perf_counter() - start
+    assert len(etcd) == 102, f"expected 102 etcd histories, found {len(etcd)}"
+
+    passes = []
+    slowest: dict[str, float] = {}
+    for _ in range(PASSES):
+        total = 0.0
+        for path, ops in etcd.items():
+            took = timed(EtcdRegisterModel(), ops, verdicts[path], path)
+            slowest[path] = min(slowest.get(path, took), took)
+            total += took
+        passes.append(total)
+    etcd_best = min(passes)
+    worst_file = max(slowest, key=slowest.__getitem__)
+    print(f"Porcupine histories ({DATA}); reading took {reading:.2f} s, not counted")
+    print(f"all 102 etcd histories, best of {PASSES} passes (every verdict checked)")
+    print(
+        f"  claimcheck  {etcd_best:7.3f} s   Porcupine (Go) ~{ETCD_REFERENCE:.2f} s   "
+        f"ratio {etcd_best / ETCD_REFERENCE:.2f}x   target < {ETCD_TARGET} s: "
+        f"{'met' if etcd_best < ETCD_TARGET else 'MISSED'}"
+    )
+    print(f"  passes: {', '.join(f'{p:.3f}' for p in passes)}")
+    print(
+        f"  slowest file {worst_file} {slowest[worst_file]:.3f} s "
+        "(Porcupine's slowest: etcd_002.log ~0.28 s)"
+    )
+    print(f"kv histories, best of {PASSES}")
+    for name, reference in KV_REFERENCE.items():
+        want = verdicts[f"kv/{name}.txt"]
+        took = min(timed(KvModel(), kv[name], want, name) for _ in range(PASSES))
+        print(
+            f"  {name:<8} claimcheck {took:7.3f} s   Porcupine (Go) ~{reference:.2f} s   "
+            f"ratio {took / reference:.2f}x   ({want})"
+        )
+
+
+if __name__ == "__main__":
+    main()
