@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml requirements.lock
 
 $(NODE_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null || { echo "make: npm not found; install Node.js 20 with npm (e.g. apt-get install nodejs npm)"; exit 3; }
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
 demo: $(STAMP) $(NODE_STAMP)
@@ -39,4 +39,4 @@ bench: $(STAMP) $(NODE_STAMP)
 	for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

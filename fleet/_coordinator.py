@@ -143,7 +143,12 @@ class Coordinator:
         """Claim a queued job, or a leased one whose lease has expired, with ONE conditional
         write.  ``conflict`` means another writer changed the job between our read and write."""
         t, ttl = self._now(now), self._ttl(ttl)
-        doc = await self._read(job_id)
+        try:  # inline first attempt: the retrying helper is off the hot path
+            doc = await self.store.get(job_id, self.partition)
+        except (OutcomeUnknown, StoreUnavailable):
+            if not self.resolve_ambiguity:
+                raise
+            doc = await self._read(job_id)
         if doc is None:
             return FleetResult(kind="not_found", job_id=job_id)
         body = doc.body
@@ -166,7 +171,13 @@ class Coordinator:
             "expires_at": t + ttl,
             "claim_token": token,
         }
-        result = await self._write_resolving(job_id, Expected(etag=doc.etag, rev=doc.rev), patch)
+        expected = Expected(etag=doc.etag, rev=doc.rev)
+        try:
+            result = await self.store.update_if_match(job_id, self.partition, expected, patch)
+        except (OutcomeUnknown, StoreUnavailable):
+            if not self.resolve_ambiguity:
+                raise
+            result = await self._write_resolving(job_id, expected, patch)
         if isinstance(result, NotFound):
             return FleetResult(kind="not_found", job_id=job_id)
         if not isinstance(result, Updated) and not (

@@ -51,6 +51,10 @@ class Backend:
     #: Fault decisions are data choices drawn from the scheduler: exhaustive search (which
     #: enumerates schedules only) and trio runs (which have no scheduler) do not apply.
     faults: bool = False
+    #: At most this many schedules per check in the main job (a server costs ~1 ms/request).
+    max_schedules: int | None = None
+    #: Trials per true-concurrency check in the main job.
+    trials: int = 20
 
 
 def coordinator_options(name: str) -> Mapping[str, Any]:
@@ -67,6 +71,73 @@ def _memory() -> Iterator[Callable[[Wrap], Store]]:
 @contextmanager
 def _rcw_memory() -> Iterator[Callable[[Wrap], Store]]:
     yield lambda wrap: ReadCheckWriteStore(wrap(MemoryStore()))
+
+
+@contextmanager
+def _sqlite() -> Iterator[Callable[[Wrap], Store]]:
+    from stores import fresh_sqlite_stores
+
+    with fresh_sqlite_stores() as make:
+        yield lambda wrap: wrap(make())
+
+
+@contextmanager
+def _rcw_sqlite() -> Iterator[Callable[[Wrap], Store]]:
+    from stores import fresh_sqlite_stores
+
+    with fresh_sqlite_stores() as make:
+        yield lambda wrap: ReadCheckWriteStore(wrap(make()))
+
+
+@contextmanager
+def _cosmos_stores() -> Iterator[Callable[[], Store]]:
+    """Fresh, empty Cosmos-backed stores: one container, a private namespace per store.
+
+    ``COSMOS_ENDPOINT``/``COSMOS_KEY`` select a real account (or Microsoft's emulator);
+    otherwise the embedded endpoint is started here and stopped on exit.  The key is never
+    printed.  A failure to start raises ``EmulatorError`` (exit 3 from the CLI).
+    """
+    import itertools
+    import os
+    import uuid
+    from contextlib import ExitStack
+
+    from stores._cosmos import CosmosStore
+    from stores.emulator import start_emulator
+
+    from ._namespace import NamespacedStore
+
+    with ExitStack() as stack:
+        if os.environ.get("COSMOS_ENDPOINT"):
+            shared = CosmosStore.from_env(database="claimcheck", container="harness")
+        else:
+            emulator = stack.enter_context(start_emulator())
+            shared = CosmosStore.for_emulator(emulator, database="claimcheck")
+        stack.enter_context(shared)
+        # The run id only keeps runs against a shared real account apart; it decides nothing.
+        run = uuid.uuid4().hex[:8]
+        counter = itertools.count()
+        yield lambda: NamespacedStore(shared, f"{run}-{next(counter)}")
+
+
+@contextmanager
+def _cosmos() -> Iterator[Callable[[Wrap], Store]]:
+    with _cosmos_stores() as make:
+        yield lambda wrap: wrap(make())
+
+
+@contextmanager
+def _rcw_cosmos() -> Iterator[Callable[[Wrap], Store]]:
+    with _cosmos_stores() as make:
+        yield lambda wrap: ReadCheckWriteStore(wrap(make()))
+
+
+@contextmanager
+def _faulty_cosmos() -> Iterator[Callable[[Wrap], Store]]:
+    from ._faults import FaultyStore
+
+    with _cosmos_stores() as make:
+        yield lambda wrap: FaultyStore(wrap(make()))
 
 
 @contextmanager
@@ -96,6 +167,42 @@ register(
 
 register(
     Backend(
+        name="sqlite",
+        control=False,
+        description="SqliteStore: one WAL database file per store, one connection per thread",
+        open=_sqlite,
+    )
+)
+register(
+    Backend(
+        name="rcw-sqlite",
+        control=True,
+        description="ReadCheckWriteStore(SqliteStore(...)): the pre-fix CAS, must fail",
+        open=_rcw_sqlite,
+    )
+)
+register(
+    Backend(
+        name="cosmos",
+        control=False,
+        description="CosmosStore via azure-cosmos (embedded endpoint, or COSMOS_ENDPOINT/KEY)",
+        open=_cosmos,
+        max_schedules=40,
+        trials=8,
+    )
+)
+register(
+    Backend(
+        name="rcw-cosmos",
+        control=True,
+        description="ReadCheckWriteStore(CosmosStore(...)): the pre-fix CAS, must fail",
+        open=_rcw_cosmos,
+        max_schedules=40,
+        trials=8,
+    )
+)
+register(
+    Backend(
         name="faulty-memory",
         control=False,
         description="MemoryStore behind scheduler-chosen faults: lost responses, 503s, "
@@ -115,6 +222,30 @@ register(
         open=_faulty_memory,
         coordinator={"resolve_ambiguity": False},
         faults=True,
+    )
+)
+
+
+register(
+    Backend(
+        name="faulty-cosmos",
+        control=False,
+        description="CosmosStore behind scheduler-chosen faults",
+        open=_faulty_cosmos,
+        faults=True,
+        max_schedules=40,
+    )
+)
+register(
+    Backend(
+        name="naive-faulty-cosmos",
+        control=True,
+        description="faulty-cosmos driven by the coordinator that does not resolve ambiguous "
+        "outcomes: must fail",
+        open=_faulty_cosmos,
+        coordinator={"resolve_ambiguity": False},
+        faults=True,
+        max_schedules=40,
     )
 )
 

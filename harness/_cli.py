@@ -8,6 +8,8 @@ that cannot start or be reached); 4 undecided (a history check that ran out of t
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import shutil
 import sys
 import time
@@ -15,6 +17,7 @@ from collections.abc import Sequence
 from typing import NoReturn, TextIO
 
 from stores import StoreError, StoreMisuse
+from stores.emulator import EmulatorError
 
 from ._backends import UnknownBackend, backend_names, get_backend
 from ._check_history import HISTORY_FORMATS, HISTORY_MODELS, check_history_files
@@ -119,8 +122,6 @@ def _parser() -> argparse.ArgumentParser:
 def _seed(given: int | None) -> int:
     if given is not None:
         return given
-    import os
-
     env = os.environ.get("HARNESS_SEED")
     if env is None:
         return 0
@@ -138,7 +139,7 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     if not focused and not args.check_determinism:
         started = time.perf_counter()
         print(f"claimcheck main job: stores {', '.join(DEFAULT_STORES)}, seed {seed}", file=out)
-        rows = main_job(seed=seed)
+        rows = main_job(DEFAULT_STORES, seed=seed)
         width = shutil.get_terminal_size((110, 20)).columns
         print(render_table(rows, width=max(width, 100)), file=out)
         bad = [r for r in rows if not r.as_expected]
@@ -234,6 +235,8 @@ def _cmd_stores(out: TextIO) -> int:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     args = _parser().parse_args(argv)
+    # The Cosmos SDK logs endpoint-health warnings on its own; findings are what we print.
+    logging.getLogger("azure").setLevel(logging.ERROR)
     try:
         if args.command == "run":
             return _cmd_run(args, out)
@@ -261,7 +264,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except NondeterminismError as error:
         print(f"claimcheck: finding: {_one_line(error)}", file=sys.stderr)
         return EXIT_FINDING
-    except (InfrastructureError, StoreError, OSError) as error:
+    except (InfrastructureError, StoreError, OSError, EmulatorError) as error:
         print(f"claimcheck: infrastructure failure: {_one_line(error)}", file=sys.stderr)
         return EXIT_INFRA
     except BrokenPipeError:
@@ -270,6 +273,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except KeyboardInterrupt:
         print("claimcheck: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:
+        if os.environ.get("CLAIMCHECK_DEBUG"):
+            raise
+        print(
+            f"claimcheck: internal error: {type(error).__name__}: {_one_line(error)} "
+            "(rerun with CLAIMCHECK_DEBUG=1 for the traceback, and report it)",
+            file=sys.stderr,
+        )
+        return EXIT_INFRA
 
 
 def _one_line(error: BaseException) -> str:

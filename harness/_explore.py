@@ -184,8 +184,12 @@ class ScheduleRunner:
         for op in self.scenario.setup:
             drive(perform(coord, op))
         if wrap is identity and hasattr(coord.store, "fork"):
+            try:
+                first = coord.store.fork()
+            except (AttributeError, NotImplementedError):
+                return coord  # a wrapper whose inner store cannot fork
             self._template = coord.store
-            return Coordinator(self._template.fork(), partition="jobs", **self.options)
+            return Coordinator(first, partition="jobs", **self.options)
         return coord
 
     def run(

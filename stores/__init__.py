@@ -2,7 +2,8 @@
 
 Layout: ``_contract`` (the ``Store`` protocol, ``Doc``, ``Expected``, results, errors),
 ``_points`` (scheduling points shared by every backend), ``_memory`` (``MemoryStore``),
-``_read_check_write`` (``ReadCheckWriteStore``, the control that must fail).
+``_read_check_write`` (``ReadCheckWriteStore``, the control that must fail), ``_sqlite``
+(``SqliteStore``), ``_cosmos`` (``CosmosStore``, the only module importing azure).
 """
 
 from ._contract import (
@@ -23,6 +24,7 @@ from ._contract import (
 from ._memory import MemoryStore
 from ._points import CONTROLLED, IO_THREADS, Point, checkpoint, run_io
 from ._read_check_write import ReadCheckWriteStore
+from ._sqlite import SqliteStore, SqliteUnavailable, fresh_sqlite_stores
 
 __all__ = [
     "CONTROLLED",
@@ -37,6 +39,8 @@ __all__ = [
     "OutcomeUnknown",
     "Point",
     "ReadCheckWriteStore",
+    "SqliteStore",
+    "SqliteUnavailable",
     "Store",
     "StoreError",
     "StoreMisuse",
@@ -44,5 +48,15 @@ __all__ = [
     "UpdateResult",
     "Updated",
     "checkpoint",
+    "fresh_sqlite_stores",
     "run_io",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # Lazy, so that `import stores` (and `import harness`) never pulls in azure.
+    if name == "CosmosStore":
+        from ._cosmos import CosmosStore
+
+        return CosmosStore
+    raise AttributeError(f"module 'stores' has no attribute {name!r}")

@@ -6,24 +6,50 @@ and the embedded endpoint's deviations from the real service are in ``docs/cosmo
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
+import hashlib
+import ipaddress
 import os
+import ssl
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, NoReturn, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from azure.core import MatchConditions
-from azure.core.exceptions import AzureError, ServiceRequestError, ServiceResponseError
-from azure.core.pipeline.transport import RequestsTransport
+from azure.core.exceptions import (
+    AzureError,
+    ServiceRequestError,
+    ServiceRequestTimeoutError,
+    ServiceResponseError,
+    ServiceResponseTimeoutError,
+)
+from azure.core.pipeline.transport import (
+    HttpRequest,
+    HttpResponse,
+    HttpTransport,
+    RequestsTransport,
+)
 from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey
 from azure.cosmos.exceptions import (
     CosmosAccessConditionFailedError,
+    CosmosClientTimeoutError,
     CosmosHttpResponseError,
     CosmosResourceExistsError,
     CosmosResourceNotFoundError,
 )
 from requests import Session
 from requests.adapters import HTTPAdapter
+from urllib3 import BaseHTTPResponse, PoolManager, Timeout
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+    SSLError,
+)
 from urllib3.util.retry import Retry
 
 from ._contract import (
@@ -33,8 +59,10 @@ from ._contract import (
     DocumentNotFound,
     Expected,
     NotFound,
+    OutcomeUnknown,
     StoreError,
     StoreMisuse,
+    StoreUnavailable,
     Updated,
     UpdateResult,
     freeze_body,
@@ -43,7 +71,7 @@ from ._contract import (
 )
 from ._points import IO_THREADS, run_io
 
-__all__ = ["RESERVED_FIELDS", "CosmosStore", "StoreUnavailable"]
+__all__ = ["RESERVED_FIELDS", "CosmosStore"]
 
 T = TypeVar("T")
 
@@ -71,15 +99,13 @@ class _Lost(enum.Enum):
     LOST = "lost"
 
 
-class StoreUnavailable(StoreError):
-    """The backend could not complete an operation for a reason outside the contract.
+class _MaybeApplied(Exception):
+    """A write request was sent and its answer lost (or was a server-side failure): the write
+    may or may not have been applied.  Internal: ``_guard`` turns it into ``OutcomeUnknown``."""
 
-    Raised for an unreachable endpoint, a rejected key, throttling beyond the SDK's retries, a
-    container holding items this store did not write, and any other error the service returns
-    that the contract has no outcome for.  The message is one line naming the endpoint (never
-    the key) and what to do.  Like a timeout, a write that raises this may or may not have taken
-    effect.
-    """
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(cause)
+        self.cause = cause
 
 
 class _AccountSettings(Protocol):
@@ -95,50 +121,114 @@ class _AccountSettings(Protocol):
     def tls_fingerprint(self) -> str: ...
 
 
-class _PinnedAdapter(HTTPAdapter):
-    """An adapter whose pools trust exactly one certificate, identified by its SHA-256.
+#: Pooled connections per host.  requests' and urllib3's default pool keeps 10; with IO_THREADS
+#: (16) threads the extra ones are opened and thrown away on every request, each paying a TCP
+#: connect and a TLS handshake, and throughput collapses.  One connection per I/O thread.
+_POOL_SIZE = IO_THREADS
+
+
+class _PinnedTransport(HttpTransport[HttpRequest, HttpResponse]):
+    """An azure-core transport straight on urllib3, for an endpoint whose certificate is pinned.
+
+    Why not requests: per Cosmos call, requests' own work (preparing the request, merging
+    environment settings, hooks, cookies, header dicts) is a third of the client's CPU time, and
+    the client's CPU time is the throughput limit (the SDK holds the GIL while it works):
+    measured 1.5 ms vs 1.0 ms of client CPU per point read.  The real service goes through
+    azure-core's RequestsTransport instead (proxies, CA bundles, environment settings).
 
     Why a pin and not just ``connection_verify=False``: the embedded server's certificate is
     self-signed (and expired), so no chain check can pass; with verification merely off, urllib3
-    warns ``InsecureRequestWarning`` on every request, which our warnings-as-errors test runs turn
-    into failures, and silencing it would mean mutating the process-wide warning filters from
+    warns ``InsecureRequestWarning`` on every request, which warnings-as-errors test runs turn
+    into failures, and silencing it would mean changing the process-wide warning filters from
     worker threads.  Pinning keeps the connection authenticated (urllib3 then counts it as
     verified, so there is nothing to warn about) and touches no global state.
+
+    Errors map to azure-core's as RequestsTransport maps them, so the SDK's retry policies
+    (reads retried on a response error, writes only on a request error) behave the same.
     """
 
-    def __init__(self, fingerprint: str, **kwargs: Any) -> None:
-        self._fingerprint = fingerprint
-        super().__init__(**kwargs)
+    def __init__(self, fingerprint: str) -> None:
+        self._pool = PoolManager(
+            num_pools=4,
+            maxsize=_POOL_SIZE,
+            cert_reqs="CERT_NONE",  # the pin below replaces the chain check
+            assert_fingerprint=fingerprint,
+            retries=False,
+        )
 
-    def init_poolmanager(
-        self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
-    ) -> None:
-        pool_kwargs["assert_fingerprint"] = self._fingerprint
-        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+    def __enter__(self) -> _PinnedTransport:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self._pool.clear()
+
+    def send(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        if kwargs.get("stream"):
+            raise ValueError("the pinned Cosmos transport does not stream responses")
+        timeout = Timeout(
+            connect=kwargs.get("connection_timeout", 300),
+            read=kwargs.get("read_timeout", 300),
+        )
+        data = request.data
+        if data is not None and not isinstance(data, (str, bytes)):
+            raise TypeError(f"the pinned Cosmos transport sends str or bytes, got {type(data)}")
+        try:
+            response = self._pool.request(
+                request.method,
+                request.url,
+                body=data,
+                headers=request.headers,
+                timeout=timeout,
+                retries=False,
+                redirect=False,
+                preload_content=True,
+            )
+        except (NewConnectionError, SSLError) as exc:  # before its base, ConnectTimeoutError
+            raise ServiceRequestError(exc, error=exc) from exc
+        except ConnectTimeoutError as exc:
+            raise ServiceRequestTimeoutError(exc, error=exc) from exc
+        except ReadTimeoutError as exc:
+            raise ServiceResponseTimeoutError(exc, error=exc) from exc
+        except (ProtocolError, HTTPError) as exc:
+            raise ServiceResponseError(exc, error=exc) from exc
+        return _PinnedResponse(request, response)
 
 
-def _http_session(tls_fingerprint: str | None) -> Session:
-    """A ``requests`` session whose pools keep one connection per I/O thread.
+class _PinnedResponse(HttpResponse):
+    """A fully read urllib3 response, as azure-core's legacy pipeline expects one."""
 
-    requests' default pool keeps 10 connections per host; with ``IO_THREADS`` (16) threads the
-    extra ones are opened and discarded on every request, each paying a TLS handshake, and
-    throughput collapses.  Retries stay off here, as in azure-core's own adapter: the SDK's
-    retry policies decide.
+    def __init__(self, request: HttpRequest, response: BaseHTTPResponse) -> None:
+        super().__init__(request, response)
+        self.status_code = response.status
+        self.headers = response.headers  # case-insensitive, like requests' headers
+        self.reason = response.reason
+        self.content_type = response.headers.get("Content-Type")
+        self._body: bytes = response.data
+
+    def body(self) -> bytes:
+        return self._body
+
+
+def _requests_transport() -> RequestsTransport:
+    """azure-core's RequestsTransport with a pool of one connection per I/O thread.
+
+    Retries stay off in the adapter, as in azure-core's own: the SDK's retry policies decide.
     """
     session = Session()
-    options: dict[str, Any] = {
-        "pool_connections": 4,  # host pools cached: the account endpoint plus regional ones
-        "pool_maxsize": IO_THREADS,
-        "max_retries": Retry(total=False, redirect=False, raise_on_status=False),
-    }
-    if tls_fingerprint is not None:
-        adapter: HTTPAdapter = _PinnedAdapter(tls_fingerprint, **options)
-        session.trust_env = False  # a pinned loopback endpoint: no proxies, no CA bundle
-    else:
-        adapter = HTTPAdapter(**options)
+    adapter = HTTPAdapter(
+        pool_connections=4,  # host pools kept: the account endpoint plus regional ones
+        pool_maxsize=_POOL_SIZE,
+        max_retries=Retry(total=False, redirect=False, raise_on_status=False),
+    )
     session.mount("https://", adapter)
-    session.mount("http://", HTTPAdapter(**options))
-    return session
+    session.mount("http://", adapter)
+    return RequestsTransport(session=session, session_owner=True)
 
 
 class CosmosStore:
@@ -176,9 +266,13 @@ class CosmosStore:
     writes with If-Match (retrying when it loses) so that concurrent replaces never write the
     same rev twice.
 
-    Errors the contract does not cover raise :class:`StoreUnavailable`.  The key is handed to
-    the SDK client and kept here only to redact it from error text: it never appears in a repr,
-    an error or output.
+    Errors the contract does not cover: a write request that was sent and whose answer was lost
+    (or timed out, or was a server failure other than 503) raises ``stores.OutcomeUnknown``: it
+    may or may not have been applied.  Anything that proves nothing was written (unreachable
+    endpoint, rejected key, 429/503 after the SDK's retries, a read that failed) raises
+    ``stores.StoreUnavailable``.  Both name the endpoint and what to do, in one line.  The key
+    is handed to the SDK client and kept here only to redact it from error text: it never
+    appears in a repr, an error or output.
     """
 
     def __init__(
@@ -210,7 +304,7 @@ class CosmosStore:
                 )
         if urlsplit(endpoint).scheme not in ("https", "http"):
             raise StoreMisuse(
-                f"CosmosStore(endpoint=...) must be an https:// URL, got {endpoint!r}; "
+                f"CosmosStore(endpoint=...) must be an https:// (or http://) URL, got {endpoint!r}; "
                 "pass the account URI, e.g. https://<account>.documents.azure.com:443/."
             )
         if not isinstance(key, str) or not key:
@@ -218,13 +312,27 @@ class CosmosStore:
                 f"CosmosStore(key=...) must be a non-empty str, got a {type(key).__name__}; "
                 "pass the account's primary key (COSMOS_KEY)."
             )
+        try:
+            base64.b64decode(key, validate=True)
+        except (binascii.Error, ValueError):
+            # Never echo the value: it is meant to be a secret.
+            raise StoreMisuse(
+                f"CosmosStore(key=...) is not base64 ({len(key)} characters); pass the "
+                "account's primary key (COSMOS_KEY) as the portal shows it."
+            ) from None
         self.endpoint = endpoint
         self.database = database
         self.container = container
         self._secret = key  # only to redact it from messages; see _redact
-        session = _http_session(tls_fingerprint)
-        transport = RequestsTransport(session=session, session_owner=False)
-        self._session = session
+        if tls_fingerprint is None and _is_loopback_https(endpoint):
+            # The SDK never verifies a loopback endpoint (it turns verification off for
+            # localhost/127.0.0.1, and urllib3 would then warn on every request); pin the
+            # certificate it presents now instead: trust on first use, on this machine only.
+            tls_fingerprint = self._loopback_fingerprint()
+        transport: HttpTransport[HttpRequest, HttpResponse] = (
+            _requests_transport() if tls_fingerprint is None else _PinnedTransport(tls_fingerprint)
+        )
+        self._transport = transport
 
         def create(client: CosmosClient) -> ContainerProxy:
             db = client.create_database_if_not_exists(id=database)
@@ -266,7 +374,7 @@ class CosmosStore:
         try:
             self._client, self._container = self._guard("connect", None, connect)
         except BaseException:
-            session.close()
+            transport.close()
             raise
 
     @classmethod
@@ -279,8 +387,10 @@ class CosmosStore:
     ) -> CosmosStore:
         """A store on the account named by ``COSMOS_ENDPOINT`` and ``COSMOS_KEY``.
 
-        For Microsoft's emulator, either trust its certificate (export it and point
-        ``REQUESTS_CA_BUNDLE`` at it) or pin it with ``COSMOS_TLS_FINGERPRINT`` (hex SHA-256).
+        Microsoft's emulator on this machine (``https://localhost:8081/``) needs nothing more:
+        a loopback endpoint's certificate is pinned on first use.  ``COSMOS_TLS_FINGERPRINT``
+        (hex SHA-256 of the certificate) pins a given certificate instead, e.g. for an emulator
+        in a container reached by name; a real account is verified against the usual CAs.
         """
         env = os.environ if environ is None else environ
         endpoint = env.get("COSMOS_ENDPOINT", "")
@@ -318,7 +428,7 @@ class CosmosStore:
     def close(self) -> None:
         """Close the SDK client and its pooled connections (idempotent)."""
         self._client.close()
-        self._session.close()
+        self._transport.close()
 
     def __enter__(self) -> CosmosStore:
         return self
@@ -342,8 +452,12 @@ class CosmosStore:
         def create() -> Doc:
             for _ in range(_MAX_ATTEMPTS):
                 try:
-                    item = self._container.create_item(body=_item(id, partition_key, fields, 1))
-                    return self._doc(item, partition_key)
+                    item = self._send_write(
+                        lambda: self._container.create_item(
+                            body=_item(id, partition_key, fields, 1)
+                        )
+                    )
+                    return self._written_doc(item, partition_key)
                 except CosmosResourceExistsError:
                     pass
                 existing = self._read(id, partition_key)
@@ -356,16 +470,10 @@ class CosmosStore:
                 # Re-create over the tombstone, fenced by its etag: a racing re-create or a
                 # concurrent writer makes this 412 and we look again.
                 rev = self._rev(existing) + 1
-                try:
-                    item = self._container.replace_item(
-                        item=id,
-                        body=_item(id, partition_key, fields, rev),
-                        etag=existing["_etag"],
-                        match_condition=MatchConditions.IfNotModified,
-                    )
-                except (CosmosAccessConditionFailedError, CosmosResourceNotFoundError):
+                written = self._write_if(existing, _item(id, partition_key, fields, rev))
+                if written is None or written is _Lost.LOST:
                     continue
-                return self._doc(item, partition_key)
+                return self._written_doc(written, partition_key)
             self._give_up("create", id)
 
         return await run_io(
@@ -403,7 +511,7 @@ class CosmosStore:
                     raise DocumentNotFound(
                         f"document {id!r} not found in partition {partition_key!r}"
                     )
-                return self._doc(written, partition_key)
+                return self._written_doc(written, partition_key)
             self._give_up("replace", id)
 
         return await run_io(
@@ -437,7 +545,7 @@ class CosmosStore:
                 if written is None:
                     return NotFound()
                 if written is not _Lost.LOST:
-                    return Updated(doc=self._doc(written, partition_key))
+                    return Updated(doc=self._written_doc(written, partition_key))
                 # 412: something was written after our read (maybe a delete). The re-read
                 # classifies it; it cannot match, since that write changed rev and etag.
             self._give_up("update_if_match", id)
@@ -517,8 +625,8 @@ class CosmosStore:
         """Replace ``current`` by ``new`` if unchanged: the new item, ``LOST`` on 412 (a write
         came in between), ``None`` on 404."""
         try:
-            return dict(
-                self._container.replace_item(
+            return self._send_write(
+                lambda: self._container.replace_item(
                     item=current["id"],
                     body=new,
                     etag=current["_etag"],
@@ -529,6 +637,28 @@ class CosmosStore:
             return _Lost.LOST
         except CosmosResourceNotFoundError:
             return None
+
+    def _send_write(self, call: Callable[[], Mapping[str, Any]]) -> dict[str, Any]:
+        """Send one write request.  Errors after which it may have been applied (the answer was
+        lost, timed out, or was a server-side failure other than 503) become ``_MaybeApplied``;
+        errors that prove it was not applied (refused before sending, 4xx, 429, 503) pass."""
+        try:
+            return dict(call())
+        except CosmosHttpResponseError as exc:
+            status = exc.status_code or 0
+            if status == 408 or (status >= 500 and status != 503):
+                raise _MaybeApplied(exc) from exc
+            raise
+        except (ServiceResponseError, CosmosClientTimeoutError) as exc:
+            raise _MaybeApplied(exc) from exc
+
+    def _written_doc(self, item: Mapping[str, Any], partition_key: str) -> Doc:
+        """The document a write returned; the write took effect, so a malformed answer is an
+        unknown outcome for the caller, not a refusal."""
+        try:
+            return self._doc(item, partition_key)
+        except StoreUnavailable as exc:
+            raise OutcomeUnknown(f"{exc} The write itself was applied.") from exc
 
     def _rev(self, item: Mapping[str, Any]) -> int:
         rev = item.get(_REV)
@@ -556,6 +686,22 @@ class CosmosStore:
             rev=self._rev(item),
         )
 
+    def _loopback_fingerprint(self) -> str:
+        parts = urlsplit(self.endpoint)
+        try:
+            pem = ssl.get_server_certificate(
+                (parts.hostname or "localhost", parts.port or 443), timeout=10
+            )
+        except OSError as exc:
+            self._unavailable(
+                "connect",
+                None,
+                exc,
+                "check that the endpoint is running (COSMOS_ENDPOINT, or the embedded endpoint's "
+                "log)",
+            )
+        return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
+
     def _give_up(self, op: str, id: str) -> NoReturn:
         raise StoreUnavailable(
             f"{op} of {id!r} at {self.endpoint} lost {_MAX_ATTEMPTS} conditional writes in a "
@@ -563,11 +709,20 @@ class CosmosStore:
         )
 
     def _guard(self, op: str, id: str | None, fn: Callable[[], T]) -> T:
-        """Run ``fn``, turning SDK errors the contract does not cover into StoreUnavailable."""
+        """Run ``fn``; SDK errors the contract does not cover become ``OutcomeUnknown`` (a write
+        that may have been applied) or ``StoreUnavailable`` (nothing was applied)."""
         try:
             return fn()
         except StoreError:
             raise
+        except _MaybeApplied as lost:
+            exc = lost.cause
+            raise OutcomeUnknown(
+                f"Cosmos endpoint {self.endpoint} lost the answer to {op}{_of(id)} in "
+                f"{self.database}/{self.container}: {self._describe(exc)}; the write may or may "
+                "not have been applied: re-read the document (or repeat the same conditional "
+                "write) before going on."
+            ) from exc
         except CosmosHttpResponseError as exc:
             self._unavailable(op, id, exc, _http_advice(exc.status_code))
         except (ServiceRequestError, ServiceResponseError) as exc:
@@ -582,17 +737,35 @@ class CosmosStore:
             self._unavailable(op, id, exc, "see the chained exception")
 
     def _unavailable(self, op: str, id: str | None, exc: BaseException, advice: str) -> NoReturn:
+        raise StoreUnavailable(
+            f"Cosmos endpoint {self.endpoint} failed {op}{_of(id)} in {self.database}/"
+            f"{self.container}: {self._describe(exc)}; {advice}; nothing was written."
+        ) from exc
+
+    def _describe(self, exc: BaseException) -> str:
         status = getattr(exc, "status_code", None)
         what = f"HTTP {status}" if isinstance(status, int) else type(exc).__name__
         detail = self._redact(_first_line(getattr(exc, "http_error_message", None) or str(exc)))
-        target = "" if id is None else f" of {id!r}"
-        raise StoreUnavailable(
-            f"Cosmos endpoint {self.endpoint} failed {op}{target} in {self.database}/"
-            f"{self.container}: {what}: {detail}; {advice}."
-        ) from exc
+        return f"{what}: {detail}"
 
     def _redact(self, text: str) -> str:
         return text.replace(self._secret, "<key>") if self._secret else text
+
+
+def _of(id: str | None) -> str:
+    return "" if id is None else f" of {id!r}"
+
+
+def _is_loopback_https(endpoint: str) -> bool:
+    parts = urlsplit(endpoint)
+    if parts.scheme != "https" or not parts.hostname:
+        return False
+    if parts.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
 
 
 def _item(id: str, partition_key: str, fields: Mapping[str, Any], rev: int) -> dict[str, Any]:

@@ -147,8 +147,14 @@ def test_bad_harness_seed_environment_is_a_usage_error(
     assert "HARNESS_SEED='twelve'" in capsys.readouterr().err
 
 
-@pytest.mark.slow
-def test_main_job_passes_correct_stores_and_catches_controls() -> None:
+def test_main_job_passes_correct_stores_and_catches_controls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The in-process stores here; sqlite and cosmos run the same battery in their own tests.
+    monkeypatch.setattr(
+        "harness._cli.DEFAULT_STORES",
+        ("memory", "rcw-memory", "faulty-memory", "naive-faulty-memory"),
+    )
     code, out = run("run")
     assert code == 0, out
     assert re.search(r"memory\s+exhaustive claim-race\s+pass", out)

@@ -74,7 +74,11 @@ class EmulatorHandle:
     _process: subprocess.Popen[bytes] = attrs.field(repr=False, alias="process")
 
     @property
-    def running(self) -> bool:
+    def pid(self) -> int:
+        """The server's process id (for CPU accounting in benchmarks)."""
+        return self._process.pid
+
+    def is_running(self) -> bool:
         return self._process.poll() is None
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -122,7 +126,7 @@ def start_emulator(
     if timeout <= 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}.")
     log = _log_file(log_path)
-    node = _find_node(log)
+    node = _find_node(log, timeout)
     package_dir = _find_package(log)
     fingerprint = _certificate_fingerprint(package_dir, log)
     command = [node, str(_LAUNCHER), "--package", str(package_dir)]
@@ -162,7 +166,7 @@ def _log_file(log_path: str | os.PathLike[str] | None) -> Path:
     return Path(name)
 
 
-def _find_node(log: Path) -> str:
+def _find_node(log: Path, timeout: float) -> str:
     node = shutil.which("node")
     if node is None:
         raise EmulatorError(
@@ -172,7 +176,7 @@ def _find_node(log: Path) -> str:
         )
     try:
         version = subprocess.run(
-            [node, "--version"], capture_output=True, text=True, timeout=10, check=True
+            [node, "--version"], capture_output=True, text=True, timeout=timeout, check=True
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError) as exc:
         raise EmulatorError(
