@@ -25,6 +25,7 @@ from ._explore import STRATEGIES, NondeterminismError, UnknownStrategy, explore,
 from ._mainjob import DEFAULT_STORES, main_job, render_table
 from ._scenarios import UnknownScenario, get_scenario, scenario_names
 from ._schedule import ScheduleFormatError
+from .conformance import ConformanceCheck, FactoryError, load_factory, run_store_conformance
 from .schedulers import ScheduleDiverged
 
 __all__ = ["EXIT_FINDING", "EXIT_INFRA", "EXIT_OK", "EXIT_UNDECIDED", "EXIT_USAGE", "main"]
@@ -101,6 +102,21 @@ def _parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("replay", help="replay a schedule token printed by a finding")
     rep.add_argument("token")
+    rep.add_argument(
+        "--factory", metavar="MODULE:FACTORY", help="the store factory (conformance findings)"
+    )
+
+    conf = sub.add_parser(
+        "conformance",
+        help="run the store conformance suite on a backend: claimcheck conformance MODULE:FACTORY",
+        description="Exit 0 conforms, 1 a finding, 2 the factory cannot be imported or called, "
+        "3 the backend's infrastructure failed.",
+    )
+    conf.add_argument("factory", metavar="MODULE:FACTORY")
+    conf.add_argument("--seed", type=_int, help="base seed (default 0, or $HARNESS_SEED)")
+    conf.add_argument("--budget", type=_positive, default=200, help="schedules per check")
+    conf.add_argument("--faults", action="store_true", help="also run the fault scenarios")
+    conf.add_argument("--timeout", type=_seconds, default=10.0, help="per-operation hang limit (s)")
 
     hist = sub.add_parser(
         "check-history",
@@ -206,11 +222,51 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
-    counterexample = replay(args.token)
+    factory = None
+    if args.factory:
+        make = load_factory(args.factory)
+        factory = lambda wrap: wrap(make())  # noqa: E731
+    counterexample = replay(args.token, factory=factory)
     if counterexample is None:
         print(f"replayed {args.token}: no violation", file=out)
         return EXIT_OK
     print(counterexample.render(), file=out)
+    return EXIT_FINDING
+
+
+def _cmd_conformance(args: argparse.Namespace, out: TextIO) -> int:
+    make = load_factory(args.factory)
+    name = args.factory.rsplit(":", 1)[-1].lower().replace("_", "-")
+    name = "".join(c for c in name if c.isalnum() or c == "-").strip("-") or "custom"
+    if not name[0].isalpha():
+        name = "x" + name
+
+    def show(check: ConformanceCheck) -> None:
+        verdict = "pass" if check.passed else ("INFRA" if check.infrastructure else "FAIL")
+        print(f"  {check.name:<22} {verdict:<5} {check.seconds:6.2f}s  {check.evidence}", file=out)
+
+    print(f"conformance of {args.factory} (seed {_seed(args.seed)}):", file=out)
+    result = run_store_conformance(
+        make,
+        name=name,
+        factory_spec=args.factory,
+        seed=_seed(args.seed),
+        budget=args.budget,
+        faults=args.faults,
+        timeout=args.timeout,
+        raise_on_failure=False,
+        on_check=show,
+    )
+    for check in result.failures:
+        if check.counterexample is not None:
+            print("", file=out)
+            print(check.counterexample.render(), file=out)
+    if result.conforms:
+        print(f"{args.factory} conforms ({len(result.checks)} checks).", file=out)
+        return EXIT_OK
+    print(f"{args.factory} does NOT conform: {len(result.failures)} check(s) failed.", file=out)
+    if result.infrastructure_failed and all(c.infrastructure for c in result.failures):
+        return EXIT_INFRA
     return EXIT_FINDING
 
 
@@ -242,6 +298,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return _cmd_run(args, out)
         if args.command == "replay":
             return _cmd_replay(args, out)
+        if args.command == "conformance":
+            return _cmd_conformance(args, out)
         if args.command == "check-history":
             return check_history_files(
                 args.files, args.format, args.model, args.timeout, out, explain=args.explain
@@ -249,6 +307,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         if args.command == "scenarios":
             return _cmd_scenarios(out)
         return _cmd_stores(out)
+    except FactoryError as error:
+        print(f"claimcheck: error: {_one_line(error)}", file=sys.stderr)
+        return EXIT_USAGE
     except (
         UsageError,
         UnknownBackend,

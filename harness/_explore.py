@@ -8,14 +8,18 @@ from typing import Any
 import attrs
 
 from fleet import Coordinator
+from models import FleetOp
 from stores import Store
 
 from ._backends import Wrap, coordinator_options, get_backend, identity
 from ._runtime import Execution, drive, run_actors
 from ._scenarios import (
+    OpHook,
     RunChecker,
     Scenario,
     actor_coroutine,
+    describe_op,
+    describe_result,
     get_scenario,
     perform,
     seed_documents,
@@ -39,6 +43,7 @@ __all__ = [
     "Run",
     "ScheduleRunner",
     "StoreFactory",
+    "TimelineOp",
     "UnknownStrategy",
     "explore",
     "make_scheduler",
@@ -59,6 +64,23 @@ class NondeterminismError(AssertionError):
 
 
 @attrs.frozen(kw_only=True)
+class TimelineOp:
+    """One operation of a counterexample, as a bar on its actor's lane.
+
+    ``start``/``end`` count real store operations completed before the call began / after it
+    returned (logical time, the same axis as the trace's step numbers).  ``violating`` marks
+    the operations the first violation is about.
+    """
+
+    actor: str
+    label: str
+    result: str
+    start: int
+    end: int
+    violating: bool
+
+
+@attrs.frozen(kw_only=True)
 class Counterexample:
     """Everything needed to see and reproduce one failing schedule."""
 
@@ -72,10 +94,16 @@ class Counterexample:
     violations: tuple[str, ...]
     trace: tuple[str, ...]
     pytest_command: str | None = None
+    timeline: tuple[TimelineOp, ...] = ()
+    #: ``MODULE:FACTORY`` of a store that is not a named backend (conformance runs).
+    factory_spec: str | None = None
 
     def commands(self) -> list[str]:
-        lines = [f"claimcheck replay {self.token}"]
-        if self.strategy in STRATEGIES:
+        factory = f" --factory {self.factory_spec}" if self.factory_spec else ""
+        lines = [f"claimcheck replay {self.token}{factory}"]
+        if self.factory_spec:
+            lines.append(f"claimcheck conformance {self.factory_spec} --seed {self.seed or 0}")
+        elif self.strategy in STRATEGIES:
             seed = f" --seed {self.seed}" if self.seed is not None else ""
             lines.append(
                 f"claimcheck run --store {self.store} --scenario {self.scenario} "
@@ -198,12 +226,19 @@ class ScheduleRunner:
         wrap: Wrap = identity,
         after_setup: Callable[[], None] | None = None,
         memo: bool = True,
+        hooks: Sequence[OpHook] | None = None,
     ) -> Run:
         """Set up, run the actors under ``scheduler``, check the outcome."""
         coord = self._coordinator(wrap)
         if after_setup is not None:
             after_setup()
-        execution = run_actors([actor_coroutine(coord, ops) for _, ops in self.named], scheduler)
+        execution = run_actors(
+            [
+                actor_coroutine(coord, ops, None if hooks is None else hooks[i])
+                for i, (_, ops) in enumerate(self.named)
+            ],
+            scheduler,
+        )
         if execution.pruned:
             return Run(execution=execution, names=self.names, violations=())
         docs = drive(coord.list_documents())
@@ -235,16 +270,33 @@ def _trace(
     steps: Sequence[int],
     data: Sequence[int] = (),
     coordinator: Mapping[str, Any] | None = None,
-) -> tuple[str, ...]:
+) -> tuple[tuple[str, ...], tuple[TimelineOp, ...]]:
+    """Replay with a tracing store: the readable trace, and the timeline of operations."""
     tracers: list[TracingStore] = []
+    bars: list[dict[str, Any]] = []
 
     def wrap(store: Store) -> Store:
         tracer = TracingStore(store)
         tracers.append(tracer)
         return tracer
 
-    run = ScheduleRunner(scenario, size, factory, coordinator).run(
-        ReplayScheduler(steps, data), wrap, lambda: tracers[0].log.clear()
+    def hook_for(actor: str) -> OpHook:
+        def hook(op: FleetOp, result: Any) -> None:
+            now = len(tracers[0].log)
+            if result is None:
+                bars.append({"actor": actor, "op": op, "start": now})
+            else:
+                bar = next(b for b in reversed(bars) if b["actor"] == actor)
+                bar.update(end=now, result=describe_result(result))
+
+        return hook
+
+    runner = ScheduleRunner(scenario, size, factory, coordinator)
+    run = runner.run(
+        ReplayScheduler(steps, data),
+        wrap,
+        lambda: tracers[0].log.clear(),
+        hooks=[hook_for(name) for name in runner.names],
     )
     log = iter(tracers[0].log)
     lines = []
@@ -256,7 +308,38 @@ def _trace(
         seen = "(delayed by an injected fault)" if point[0] == "delay" else next(log, "")
         lines.append(f"{s + 1:>3}: {run.names[actor]:<7} {seen}")
     lines += [f"     fault: {fault}" for fault in run.faults]
-    return tuple(lines)
+    first = run.violations[0] if run.violations else ""
+    marks = [_mentioned(b["op"], first) for b in bars]
+    if not any(marks):
+        # A violation about a job's state: mark the calls that changed that job.
+        marks = [
+            f"job {getattr(b['op'], 'job_id', '')} " in first + " "
+            and b.get("result", "").split(" ")[0] in _CHANGED
+            for b in bars
+        ]
+    timeline = tuple(
+        TimelineOp(
+            actor=b["actor"],
+            label=describe_op(b["op"]),
+            result=b.get("result", "?"),
+            start=b["start"],
+            end=b.get("end", b["start"]),
+            violating=mark,
+        )
+        for b, mark in zip(bars, marks, strict=True)
+    )
+    return tuple(lines), timeline
+
+
+_CHANGED = frozenset({"claimed", "renewed", "completed", "released", "reaped"})
+
+
+def _mentioned(op: FleetOp, violation: str) -> bool:
+    """Is this operation one the violation sentence is about?"""
+    if describe_op(op) in violation:
+        return True
+    worker = getattr(op, "worker_id", None)
+    return worker is not None and f" {worker} " in f" {violation} ".replace(",", " ")
 
 
 def _first_divergence(a: Run, b: Run) -> str | None:
@@ -353,6 +436,9 @@ def explore(
                     data=run.execution.data,
                 )
             )
+            trace, timeline = _trace(
+                scenario, size, factory, run.execution.schedule, run.execution.data, options
+            )
             counterexample = Counterexample(
                 scenario=scenario_name,
                 store=store_name,
@@ -362,9 +448,8 @@ def explore(
                 schedule_index=schedules,
                 token=token,
                 violations=run.violations,
-                trace=_trace(
-                    scenario, size, factory, run.execution.schedule, run.execution.data, options
-                ),
+                trace=trace,
+                timeline=timeline,
                 pytest_command=pytest_command,
             )
             break
@@ -411,6 +496,7 @@ def replay(token_text: str, *, factory: StoreFactory | None = None) -> Counterex
     scheduler.check_complete(run.execution.schedule)
     if not run.violations:
         return None
+    trace, timeline = _trace(scenario, token.size, factory, token.steps, token.data, options)
     return Counterexample(
         scenario=token.scenario,
         store=token.store,
@@ -420,5 +506,6 @@ def replay(token_text: str, *, factory: StoreFactory | None = None) -> Counterex
         schedule_index=1,
         token=encode(token),
         violations=run.violations,
-        trace=_trace(scenario, token.size, factory, token.steps, token.data, options),
+        trace=trace,
+        timeline=timeline,
     )

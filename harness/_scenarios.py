@@ -283,8 +283,12 @@ def perform(coord: Coordinator, op: FleetOp) -> Coroutine[Any, Any, Observed]:
     return coord.enqueue_job(op.job_id)
 
 
+#: Called at the start (result None) and end of every operation an actor performs.
+OpHook = Callable[[FleetOp, "Observed | Unknown | None"], None]
+
+
 def actor_coroutine(
-    coord: Coordinator, ops: Sequence[FleetOp]
+    coord: Coordinator, ops: Sequence[FleetOp], hook: OpHook | None = None
 ) -> Callable[[], Coroutine[Any, Any, ActorLog]]:
     async def actor() -> ActorLog:
         log: ActorLog = []
@@ -296,10 +300,14 @@ def actor_coroutine(
                 if epoch is None:
                     continue
                 op = cast(FleetOp, attrs.evolve(cast(Any, spec), epoch=epoch))
+            if hook is not None:
+                hook(op, None)
             try:
                 result: Observed | Unknown = await perform(coord, op)
             except (OutcomeUnknown, StoreUnavailable) as error:
                 result = Unknown(error=f"{type(error).__name__}: {error}")
+            if hook is not None:
+                hook(op, result)
             if isinstance(result, FleetResult) and result.kind == "claimed":
                 assert result.epoch is not None
                 won[result.job_id] = result.epoch

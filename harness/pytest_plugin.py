@@ -43,6 +43,14 @@ def _parse_seed(text: str) -> int:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("claimcheck", "claimcheck concurrency harness")
     group.addoption(
+        "--harness-store",
+        action="store",
+        default=None,
+        metavar="MODULE:FACTORY",
+        help="run claimcheck's store conformance suite on stores from this factory "
+        "(adds one test item per check)",
+    )
+    group.addoption(
         "--harness-seed",
         action="store",
         default=None,
@@ -92,3 +100,48 @@ def harness_pytest_command(request: pytest.FixtureRequest) -> str:
     """The command that reruns this test with this base seed."""
     seed = request.config.stash[_SEED_KEY]
     return f"pytest {shlex.quote(request.node.nodeid)} --harness-seed {seed}"
+
+
+class ConformanceItem(pytest.Item):
+    """One check of the conformance suite (``--harness-store``)."""
+
+    def __init__(self, *, spec: str, check: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec = spec
+        self.check = check
+
+    def runtest(self) -> None:
+        from .conformance import get_cached_result
+
+        result = get_cached_result(self.spec, seed=self.config.stash[_SEED_KEY])
+        for check in result.checks:
+            if check.name == self.check and not check.passed:
+                text = check.evidence
+                if check.counterexample is not None:
+                    text += "\n" + check.counterexample.render()
+                raise AssertionError(text)
+
+    def reportinfo(self) -> tuple[str, int | None, str]:
+        return self.spec, None, f"claimcheck conformance {self.spec}: {self.check}"
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    spec = config.getoption("harness_store")
+    if not spec:
+        return
+    from .conformance import CHECKS, FactoryError, load_factory
+
+    try:
+        load_factory(spec)
+    except FactoryError as error:
+        raise pytest.UsageError(f"--harness-store: {error}") from None
+    for check in CHECKS:
+        if check == "faults":
+            continue
+        items.append(
+            ConformanceItem.from_parent(
+                session, name=f"conformance[{spec}]::{check}", spec=spec, check=check
+            )
+        )

@@ -228,7 +228,12 @@ def check_invariants(state: FleetState) -> list[str]:
     """Violations of invariants 2, 3, 4 and 6 visible in one state (empty when none)."""
     problems: list[str] = []
     for job_id, job in state.jobs:
-        if len(job.runs) != job.epoch:
+        if len(job.runs) > job.epoch:
+            problems.append(
+                f"epoch went backwards: job {job_id} is at epoch {job.epoch} but epoch "
+                f"{len(job.runs)} was already granted (epochs must strictly increase)"
+            )
+        elif len(job.runs) < job.epoch:
             problems.append(f"job {job_id}: {len(job.runs)} runs for epoch {job.epoch}")
         if job.status == "leased" and (job.worker is None or job.expires_at is None):
             problems.append(f"job {job_id}: leased without a holder")
