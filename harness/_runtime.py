@@ -24,7 +24,7 @@ import attrs
 
 from stores import CONTROLLED, Point
 
-from .schedulers import PruneExecution, Scheduler
+from .schedulers import PruneExecution, RandomScheduler, Scheduler
 
 __all__ = ["ActorError", "Execution", "RuntimeMisuse", "choose", "drive", "run_actors"]
 
@@ -118,8 +118,15 @@ def run_actors(actors: Sequence[Actor], scheduler: Scheduler) -> Execution:
         append_step = schedule.append
         append_point = points.append
         step = 0
+        # The random walk is the hot strategy: inline its choice (same draws, same order).
+        walk = scheduler._random if type(scheduler) is RandomScheduler else None
         while enabled:
-            i = enabled[0] if len(enabled) == 1 and not every else choose(enabled, pending, step)
+            if len(enabled) == 1 and not every:
+                i = enabled[0]
+            elif walk is not None:
+                i = enabled[int(walk() * len(enabled))]
+            else:
+                i = choose(enabled, pending, step)
             append_step(i)
             append_point(pending[i])
             step += 1

@@ -86,12 +86,12 @@ class FleetState:
         return FleetState(jobs=tuple(sorted(jobs.items())))
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, cache_hash=True)
 class Enqueue:
     job_id: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, cache_hash=True)
 class Claim:
     job_id: str
     worker_id: str
@@ -99,7 +99,7 @@ class Claim:
     ttl: int
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, cache_hash=True)
 class Renew:
     job_id: str
     worker_id: str
@@ -108,7 +108,7 @@ class Renew:
     ttl: int
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, cache_hash=True)
 class Complete:
     job_id: str
     worker_id: str
@@ -116,7 +116,7 @@ class Complete:
     now: int
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, cache_hash=True)
 class Release:
     job_id: str
     worker_id: str
@@ -124,7 +124,7 @@ class Release:
     now: int
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, cache_hash=True)
 class Reap:
     now: int
 
