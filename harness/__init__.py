@@ -39,6 +39,7 @@ from ._history import (
     write_jsonl,
 )
 from ._porcupine import read_porcupine_etcd, read_porcupine_kv
+from ._report import Progress, write_report
 from ._runtime import ActorError, Execution, RuntimeMisuse, drive, run_actors
 from ._scenarios import Scenario, UnknownScenario, get_scenario, scenario_names
 from ._schedule import ScheduleFormatError, ScheduleToken, decode, encode
@@ -74,6 +75,7 @@ __all__ = [
     "NondeterminismError",
     "Operation",
     "PctScheduler",
+    "Progress",
     "RandomScheduler",
     "ReplayScheduler",
     "RuntimeMisuse",
@@ -104,4 +106,5 @@ __all__ = [
     "run_schedule",
     "scenario_names",
     "write_jsonl",
+    "write_report",
 ]

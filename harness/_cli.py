@@ -14,6 +14,7 @@ import shutil
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import NoReturn, TextIO
 
 from stores import StoreError, StoreMisuse
@@ -22,7 +23,8 @@ from stores.emulator import EmulatorError
 from ._backends import UnknownBackend, backend_names, get_backend
 from ._check_history import HISTORY_FORMATS, HISTORY_MODELS, check_history_files
 from ._explore import STRATEGIES, NondeterminismError, UnknownStrategy, explore, replay
-from ._mainjob import DEFAULT_STORES, main_job, render_table
+from ._mainjob import DEFAULT_STORES, CheckRow, main_job, planned_checks, render_table
+from ._report import Progress, explored_schedules, write_report
 from ._scenarios import UnknownScenario, get_scenario, scenario_names
 from ._schedule import ScheduleFormatError
 from .conformance import ConformanceCheck, FactoryError, load_factory, run_store_conformance
@@ -95,6 +97,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=_int, help="base seed (default 0, or $HARNESS_SEED)")
     run.add_argument("--size", type=_positive, help="actors in the scenario (default: its own)")
     run.add_argument(
+        "--report-dir",
+        default="reports",
+        metavar="DIR",
+        help="where the main job writes main-job.json and main-job.html (default reports/)",
+    )
+    run.add_argument(
         "--check-determinism",
         action="store_true",
         help="run every schedule twice and fail on the first divergent step",
@@ -117,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     conf.add_argument("--budget", type=_positive, default=200, help="schedules per check")
     conf.add_argument("--faults", action="store_true", help="also run the fault scenarios")
     conf.add_argument("--timeout", type=_seconds, default=10.0, help="per-operation hang limit (s)")
+    conf.add_argument("--report-dir", default="reports", metavar="DIR")
 
     hist = sub.add_parser(
         "check-history",
@@ -154,8 +163,22 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     focused = args.store or args.scenario or args.scheduler or args.budget or args.size
     if not focused and not args.check_determinism:
         started = time.perf_counter()
+        when = datetime.now(UTC).isoformat(timespec="seconds")
         print(f"claimcheck main job: stores {', '.join(DEFAULT_STORES)}, seed {seed}", file=out)
-        rows = main_job(DEFAULT_STORES, seed=seed)
+        counts = {"done": 0, "schedules": 0, "findings": 0}
+        with Progress(sys.stderr, planned_checks(DEFAULT_STORES)) as progress:
+
+            def on_row(row: CheckRow) -> None:
+                counts["done"] += 1
+                counts["schedules"] += explored_schedules(row.evidence) or 0
+                counts["findings"] += not row.as_expected
+                progress.update(
+                    checks_done=counts["done"],
+                    schedules=counts["schedules"],
+                    findings=counts["findings"],
+                )
+
+            rows = main_job(DEFAULT_STORES, seed=seed, on_row=on_row)
         width = shutil.get_terminal_size((110, 20)).columns
         print(render_table(rows, width=max(width, 100)), file=out)
         bad = [r for r in rows if not r.as_expected]
@@ -170,6 +193,20 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             if row.counterexample is not None:
                 print(row.counterexample.render(), file=out)
         took = time.perf_counter() - started
+        json_path, html_path = write_report(
+            rows,
+            name="main-job",
+            directory=args.report_dir,
+            title=f"claimcheck main job (seed {seed})",
+            meta={
+                "command": "claimcheck run",
+                "seed": seed,
+                "started": when,
+                "elapsed": round(took, 2),
+                "stores": list(DEFAULT_STORES),
+            },
+        )
+        print(f"\nreport: {html_path} (data: {json_path})", file=out)
         passed = sum(r.as_expected for r in rows)
         print(
             f"\n{passed}/{len(rows)} checks as expected in {took:.1f}s: "
@@ -261,6 +298,25 @@ def _cmd_conformance(args: argparse.Namespace, out: TextIO) -> int:
         if check.counterexample is not None:
             print("", file=out)
             print(check.counterexample.render(), file=out)
+    rows = [
+        CheckRow(
+            store=name,
+            control=False,
+            check=c.name,
+            failed=not c.passed,
+            evidence=c.evidence,
+            counterexample=c.counterexample,
+        )
+        for c in result.checks
+    ]
+    json_path, html_path = write_report(
+        rows,
+        name=f"conformance-{name}",
+        directory=args.report_dir,
+        title=f"claimcheck conformance of {args.factory}",
+        meta={"command": f"claimcheck conformance {args.factory}", "seed": _seed(args.seed)},
+    )
+    print(f"report: {html_path} (data: {json_path})", file=out)
     if result.conforms:
         print(f"{args.factory} conforms ({len(result.checks)} checks).", file=out)
         return EXIT_OK

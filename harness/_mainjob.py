@@ -16,7 +16,7 @@ from ._concurrent import run_concurrently
 from ._explore import Counterexample, StoreFactory, explore
 from ._scenarios import get_scenario, scenario_names
 
-__all__ = ["DEFAULT_STORES", "CheckRow", "main_job", "render_table"]
+__all__ = ["DEFAULT_STORES", "CheckRow", "main_job", "planned_checks", "render_table"]
 
 DEFAULT_STORES = (
     "memory",
@@ -109,6 +109,16 @@ def _controlled_checks(
                 evidence=evidence,
                 counterexample=cx,
             )
+
+
+def planned_checks(stores: Sequence[str]) -> int:
+    """How many rows :func:`main_job` will produce for ``stores`` (for progress display)."""
+    total = 0
+    for name in stores:
+        backend = get_backend(name)
+        strategies = 2 if backend.faults else 3
+        total += (0 if backend.faults else 3) + len(scenario_names()) * strategies
+    return total
 
 
 def main_job(

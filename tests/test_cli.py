@@ -6,6 +6,7 @@ import io
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -148,17 +149,29 @@ def test_bad_harness_seed_environment_is_a_usage_error(
 
 
 def test_main_job_passes_correct_stores_and_catches_controls(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # The in-process stores here; sqlite and cosmos run the same battery in their own tests.
     monkeypatch.setattr(
         "harness._cli.DEFAULT_STORES",
         ("memory", "rcw-memory", "faulty-memory", "naive-faulty-memory"),
     )
-    code, out = run("run")
+    code, out = run("run", "--report-dir", str(tmp_path))
     assert code == 0, out
+    assert (tmp_path / "main-job.html").is_file()
+    assert (tmp_path / "main-job.json").is_file()
+    assert f"report: {tmp_path / 'main-job.html'}" in out
     assert re.search(r"memory\s+exhaustive claim-race\s+pass", out)
     assert re.search(r"rcw-memory\s+trio claim-race x2\s+caught", out)
     assert "MISSED" not in out
     assert "FAIL" not in out
     assert "correct stores pass, controls caught" in out
+
+
+def test_importing_harness_pulls_in_neither_pytest_nor_azure_nor_hypothesis() -> None:
+    code = (
+        "import sys, harness, harness._cli; "
+        "print(sorted(m for m in ('pytest', 'azure', 'hypothesis') if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"

@@ -105,12 +105,17 @@ def run_cli(*argv: str) -> tuple[int, str]:
     return main(list(argv), out=out), out.getvalue()
 
 
-def test_cli_conformance_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = run_cli("conformance", "tests.zoo:make_memory", "--budget", "50")
+def test_cli_conformance_exit_codes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out = run_cli(
+        "conformance", "tests.zoo:make_memory", "--budget", "50", "--report-dir", str(tmp_path)
+    )
     assert code == 0, out
     assert "tests.zoo:make_memory conforms" in out
-    code, out = run_cli("conformance", "tests.zoo:make_rcw", "--budget", "50")
+    code, out = run_cli(
+        "conformance", "tests.zoo:make_rcw", "--budget", "50", "--report-dir", str(tmp_path)
+    )
     assert code == 1
+    assert (tmp_path / "conformance-make-rcw.html").is_file()
     assert "does NOT conform" in out
     token = re.search(r"claimcheck replay (cc1\.\S+) --factory tests.zoo:make_rcw", out)
     assert token is not None

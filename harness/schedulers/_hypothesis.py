@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hypothesis import strategies as st
+if TYPE_CHECKING:  # imported lazily: `import harness` must not load Hypothesis (and through
+    # trio's Hypothesis plugin, pytest)
+    from hypothesis import strategies as st
 
 __all__ = ["HypothesisScheduler"]
 
@@ -28,8 +30,12 @@ class HypothesisScheduler:
         return True
 
     def next_actor(self, enabled: Sequence[int], pending: Sequence[Any], step: int) -> int:
+        from hypothesis import strategies as st
+
         index = self._data.draw(st.integers(0, len(enabled) - 1), label=f"step {step}")
         return enabled[index]
 
     def next_int(self, bound: int) -> int:
+        from hypothesis import strategies as st
+
         return self._data.draw(st.integers(0, bound - 1))
