@@ -71,9 +71,16 @@ from ._contract import (
 )
 from ._points import IO_THREADS, run_io
 
-__all__ = ["RESERVED_FIELDS", "CosmosStore"]
+__all__ = ["RESERVED_FIELDS", "CosmosStore", "TransportWrapper"]
 
 T = TypeVar("T")
+
+#: Wraps the HTTP transport a ``CosmosStore`` builds before the SDK client gets it, e.g.
+#: ``stores._cosmos_faults.FaultyTransport``.  The wrapper sits under every SDK policy (retries,
+#: auth, session tokens), so whatever it does looks to the SDK like the network and the server.
+TransportWrapper = Callable[
+    [HttpTransport[HttpRequest, HttpResponse]], HttpTransport[HttpRequest, HttpResponse]
+]
 
 #: Item fields this store owns, next to the body's fields: ``id``; ``pk``, the container's
 #: partition key path (``/pk``) holding ``Doc.partition_key``; ``rev``; and ``tombstone``, present
@@ -284,11 +291,16 @@ class CosmosStore:
         container: str,
         tls_fingerprint: str | None = None,
         create_if_missing: bool = True,
+        transport_wrapper: TransportWrapper | None = None,
     ) -> None:
         """Connect; create the database and container (partition key ``/pk``) if missing.
 
         ``tls_fingerprint`` (hex SHA-256 of the server certificate) pins that certificate
-        instead of verifying a CA chain: for an emulator's self-signed certificate.  Raises
+        instead of verifying a CA chain: for an emulator's self-signed certificate.
+        ``transport_wrapper``, if given, is called once with the transport the store builds and
+        returns the transport the SDK client uses (and the store closes): for fault injection at
+        the HTTP level (``stores._cosmos_faults``).  It sees every request, the connection
+        set-up's included, below the SDK's retry policies.  Raises
         :class:`StoreUnavailable` if the account cannot be reached or rejects the key, and
         :class:`StoreMisuse` for an invalid argument or a container with another partition key.
         """
@@ -332,6 +344,12 @@ class CosmosStore:
         transport: HttpTransport[HttpRequest, HttpResponse] = (
             _requests_transport() if tls_fingerprint is None else _PinnedTransport(tls_fingerprint)
         )
+        if transport_wrapper is not None:
+            try:
+                transport = transport_wrapper(transport)
+            except BaseException:
+                transport.close()
+                raise
         self._transport = transport
 
         def create(client: CosmosClient) -> ContainerProxy:
@@ -384,6 +402,7 @@ class CosmosStore:
         database: str = "claimcheck",
         container: str = "store",
         environ: Mapping[str, str] | None = None,
+        transport_wrapper: TransportWrapper | None = None,
     ) -> CosmosStore:
         """A store on the account named by ``COSMOS_ENDPOINT`` and ``COSMOS_KEY``.
 
@@ -410,11 +429,17 @@ class CosmosStore:
             database=database,
             container=container,
             tls_fingerprint=fingerprint,
+            transport_wrapper=transport_wrapper,
         )
 
     @classmethod
     def for_emulator(
-        cls, emulator: _AccountSettings, *, database: str, container: str = "store"
+        cls,
+        emulator: _AccountSettings,
+        *,
+        database: str,
+        container: str = "store",
+        transport_wrapper: TransportWrapper | None = None,
     ) -> CosmosStore:
         """A store on an embedded endpoint (``stores.emulator.start_emulator()``)."""
         return cls(
@@ -423,6 +448,7 @@ class CosmosStore:
             database=database,
             container=container,
             tls_fingerprint=emulator.tls_fingerprint,
+            transport_wrapper=transport_wrapper,
         )
 
     def close(self) -> None:
