@@ -205,7 +205,14 @@ def validate_key(name: str, value: object) -> str:
 
 
 def validate_patch(patch: object) -> Mapping[str, Any]:
-    if type(patch) is not dict and not isinstance(patch, Mapping):
+    if (
+        type(patch) is dict
+        and _RESERVED.isdisjoint(patch)
+        and _STR_ONLY.issuperset(map(type, patch))
+        and "" not in patch
+    ):
+        return patch  # the common case, checked with C-level set operations
+    if not isinstance(patch, Mapping):
         raise StoreMisuse(
             f"patch must be a mapping of top-level field names to new values, got {patch!r} "
             f"({type(patch).__name__}); pass e.g. {{'status': 'leased'}}."
@@ -213,18 +220,22 @@ def validate_patch(patch: object) -> Mapping[str, Any]:
     for key in patch:
         if not isinstance(key, str) or not key:
             raise StoreMisuse(f"patch keys must be non-empty str field names, got {key!r}.")
-        if key in ("id", "_etag", "_rev"):
+        if key in _RESERVED:
             raise StoreMisuse(f"patch may not change the reserved field {key!r}.")
     return patch
+
+
+_RESERVED = frozenset({"id", "_etag", "_rev"})
+_STR_ONLY = frozenset({str})
 
 
 def freeze_body(body: object, *, name: str = "body") -> Mapping[str, Any]:
     """A private, read-only copy of a document body (deep only when it has to be)."""
     if type(body) is dict or type(body) is MappingProxyType:
         # Fast path (every write of every explored schedule comes here): flat bodies with
-        # str keys and scalar values need only a shallow copy.
-        if all(type(k) is str for k in body) and all(
-            type(v) in _SCALAR_TYPES for v in body.values()
+        # str keys and scalar values need only a shallow copy.  C-level set checks.
+        if _STR_ONLY.issuperset(map(type, body)) and _SCALAR_TYPES.issuperset(
+            map(type, body.values())
         ):
             return MappingProxyType(dict(body))
     if not isinstance(body, Mapping):
