@@ -13,6 +13,7 @@ import hashlib
 import ipaddress
 import os
 import ssl
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, NoReturn, Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -88,9 +89,13 @@ TransportWrapper = Callable[
 _PK = "pk"
 _REV = "rev"
 _TOMBSTONE = "tombstone"
+#: A per-call token in every item a create writes: when the SDK resends a create whose first
+#: attempt applied behind a lost answer, the resend answers 409, and the token tells our own
+#: document from someone else's.
+_CREATE_TOKEN = "ccop"
 #: Fields the service adds to every item; stripped from ``Doc.body``.
 _SYSTEM_FIELDS = frozenset({"_rid", "_self", "_etag", "_attachments", "_ts"})
-RESERVED_FIELDS = frozenset({"id", _PK, _REV, _TOMBSTONE}) | _SYSTEM_FIELDS
+RESERVED_FIELDS = frozenset({"id", _PK, _REV, _TOMBSTONE, _CREATE_TOKEN}) | _SYSTEM_FIELDS
 
 #: Read-then-conditional-write loops retry only after another writer changed the item in between
 #: (HTTP 412).  ``update_if_match``, ``create`` and ``delete`` settle on their second pass (the
@@ -476,11 +481,12 @@ class CosmosStore:
         fields = _check_fields("body", freeze_body(body))
 
         def create() -> Doc:
+            token = uuid.uuid4().hex
             for _ in range(_MAX_ATTEMPTS):
                 try:
                     item = self._send_write(
                         lambda: self._container.create_item(
-                            body=_item(id, partition_key, fields, 1)
+                            body={**_item(id, partition_key, fields, 1), _CREATE_TOKEN: token}
                         )
                     )
                     return self._written_doc(item, partition_key)
@@ -489,6 +495,9 @@ class CosmosStore:
                 existing = self._read(id, partition_key)
                 if existing is None:
                     continue  # removed by someone else in between: try a plain create again
+                if existing.get(_CREATE_TOKEN) == token:
+                    # Our own create: an earlier attempt applied and the SDK's resend got 409.
+                    return self._written_doc(existing, partition_key)
                 if not _is_tombstone(existing):
                     raise DocumentExists(
                         f"document {id!r} already exists in partition {partition_key!r}"
@@ -496,7 +505,9 @@ class CosmosStore:
                 # Re-create over the tombstone, fenced by its etag: a racing re-create or a
                 # concurrent writer makes this 412 and we look again.
                 rev = self._rev(existing) + 1
-                written = self._write_if(existing, _item(id, partition_key, fields, rev))
+                written = self._write_if(
+                    existing, {**_item(id, partition_key, fields, rev), _CREATE_TOKEN: token}
+                )
                 if written is None or written is _Lost.LOST:
                     continue
                 return self._written_doc(written, partition_key)
@@ -667,12 +678,14 @@ class CosmosStore:
     def _send_write(self, call: Callable[[], Mapping[str, Any]]) -> dict[str, Any]:
         """Send one write request.  Errors after which it may have been applied (the answer was
         lost, timed out, or was a server-side failure other than 503) become ``_MaybeApplied``;
-        errors that prove it was not applied (refused before sending, 4xx, 429, 503) pass."""
+        errors that prove it was not applied (refused before sending, 4xx, 429) pass."""
         try:
             return dict(call())
         except CosmosHttpResponseError as exc:
             status = exc.status_code or 0
-            if status == 408 or (status >= 500 and status != 503):
+            # A 503 too: the SDK resends a write once after a 503, so the answer we see may
+            # belong to a resend of an attempt that applied (observed; see docs/cosmos.md).
+            if status == 408 or status >= 500:
                 raise _MaybeApplied(exc) from exc
             raise
         except (ServiceResponseError, CosmosClientTimeoutError) as exc:
