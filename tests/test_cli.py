@@ -175,3 +175,40 @@ def test_importing_harness_pulls_in_neither_pytest_nor_azure_nor_hypothesis() ->
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]"
+
+
+def test_cosmos_endpoint_that_cannot_start_is_exit_3_in_one_line() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness", "run", "--store", "cosmos", "--scenario", "claim-race"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/nonexistent"},  # no node: the embedded endpoint cannot start
+    )
+    assert proc.returncode == 3
+    assert "infrastructure failure" in proc.stderr
+    assert "node" in proc.stderr
+    assert "log:" in proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert "Traceback" not in proc.stderr
+
+
+def test_unreachable_cosmos_account_is_exit_3() -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        # A closed loopback port: nothing listens there.
+        "COSMOS_ENDPOINT": "https://127.0.0.1:9/",
+        "COSMOS_KEY": "c2VjcmV0LWtleS1mb3ItdGVzdHM=",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness", "run", "--store", "cosmos", "--scenario", "claim-race"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert "127.0.0.1:9" in proc.stderr
+    assert "c2VjcmV0LWtleS1mb3ItdGVzdHM=" not in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
