@@ -309,7 +309,12 @@ def _trace(
         lines.append(f"{s + 1:>3}: {run.names[actor]:<7} {seen}")
     lines += [f"     fault: {fault}" for fault in run.faults]
     first = run.violations[0] if run.violations else ""
-    marks = [_mentioned(b["op"], first) for b in bars]
+    if first.startswith("not linearizable"):
+        # The generic sentence lists every call; mark the ones that changed or claimed to
+        # change something (and lost races, which may have won: the misleading 412).
+        marks = [b.get("result", "").split(" ")[0] in _SUSPECT for b in bars]
+    else:
+        marks = [_mentioned(b["op"], first) for b in bars]
     if not any(marks):
         # A violation about a job's state: mark the calls that changed that job.
         marks = [
@@ -332,6 +337,7 @@ def _trace(
 
 
 _CHANGED = frozenset({"claimed", "renewed", "completed", "released", "reaped"})
+_SUSPECT = _CHANGED | {"conflict", "unknown"}
 
 
 def _mentioned(op: FleetOp, violation: str) -> bool:
