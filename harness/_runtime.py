@@ -24,7 +24,7 @@ import attrs
 
 from stores import CONTROLLED, Point
 
-from .schedulers import PruneExecution, RandomScheduler, Scheduler
+from .schedulers import PruneExecution, RandomScheduler, Scheduler, UnsupportedChoice
 
 __all__ = ["ActorError", "Execution", "RuntimeMisuse", "choose", "drive", "run_actors"]
 
@@ -105,6 +105,8 @@ def run_actors(actors: Sequence[Actor], scheduler: Scheduler) -> Execution:
             except StopIteration as stop:
                 results[i] = stop.value
                 continue
+            except UnsupportedChoice:
+                raise
             except Exception as error:
                 results[i] = ActorError(error=error)
                 continue
@@ -136,6 +138,8 @@ def run_actors(actors: Sequence[Actor], scheduler: Scheduler) -> Execution:
                 results[i] = stop.value
                 enabled.remove(i)
                 continue
+            except UnsupportedChoice:
+                raise
             except Exception as error:
                 results[i] = ActorError(error=error)
                 enabled.remove(i)

@@ -33,6 +33,7 @@ from models import (
     Enqueue,
     FleetModel,
     FleetOp,
+    FleetState,
     Reap,
     Release,
     Renew,
@@ -42,9 +43,10 @@ from models import (
 from stores import Store
 
 from ._batch import BatchOutcome, observe, run_batch
+from ._explore import Counterexample, explore
 from ._runtime import drive
-from ._scenarios import observed_state, perform
-from .schedulers import HypothesisScheduler
+from ._scenarios import adhoc_scenario, observed_state, perform
+from .schedulers import HypothesisScheduler, UnsupportedChoice
 
 __all__ = ["BatchFinding", "fleet_machine"]
 
@@ -53,22 +55,80 @@ WORKERS = ("w1", "w2", "w3")
 
 
 class BatchFinding(AssertionError):
-    """A concurrent batch whose answers no sequential order explains."""
+    """A concurrent batch whose answers no sequential order explains.
+
+    ``outcome`` is the batch as Hypothesis ran it; ``actors``, ``token`` and ``counterexample``
+    describe the smallest failing batch :func:`_minimize` found from it (the same batch when no
+    actor could be dropped).
+    """
 
     def __init__(
-        self, outcome: BatchOutcome, actors: Sequence[tuple[str, Sequence[FleetOp]]]
+        self,
+        outcome: BatchOutcome,
+        actors: Sequence[tuple[str, Sequence[FleetOp]]],
+        counterexample: Counterexample | None = None,
     ) -> None:
         self.outcome = outcome
         self.actors = actors
+        self.counterexample = counterexample
+        self.token = outcome.token if counterexample is None else counterexample.token
         lines = [
             "claimcheck finding: a concurrent batch is not linearizable",
             outcome.check.explanation,
             *outcome.errors,
-            f"  schedule: {outcome.token}",
-            "  reproduce with:",
-            f"    claimcheck replay {outcome.token}",
         ]
+        if counterexample is not None:
+            lines += [
+                "",
+                f"smallest failing batch ({len(actors)} actors):",
+                counterexample.render(),
+            ]
+        else:
+            lines += [
+                f"  schedule: {outcome.token}",
+                "  reproduce with:",
+                f"    claimcheck replay {outcome.token}",
+            ]
         super().__init__("\n".join(lines))
+
+
+def _minimize(
+    before: FleetState,
+    actors: Sequence[tuple[str, tuple[FleetOp, ...]]],
+    make_store: Callable[[], Store],
+    store_name: str,
+) -> tuple[list[tuple[str, tuple[FleetOp, ...]]], Counterexample | None]:
+    """Drop actors from a failing batch while some schedule of the rest still fails.
+
+    Hypothesis shrinks workload and schedule together, but deleting an actor shifts every later
+    scheduling choice, so it can stop at a batch with a spare actor.  Here each candidate batch
+    gets an exhaustive search of its schedules (small: one operation per actor), so an actor is
+    dropped whenever the rest can fail in *any* interleaving.  Fault choices cannot be
+    enumerated, so with a fault layer a random search of 500 schedules stands in.
+    """
+    current = list(actors)
+    found: Counterexample | None = None
+
+    def failing(batch: list[tuple[str, tuple[FleetOp, ...]]]) -> Counterexample | None:
+        scenario = adhoc_scenario(before, batch)
+        factory = lambda wrap: wrap(make_store())  # noqa: E731
+        try:
+            result = explore(scenario.name, store_name, "exhaustive", budget=5000, factory=factory)
+        except UnsupportedChoice:  # fault choices cannot be enumerated
+            result = explore(scenario.name, store_name, "random", budget=500, factory=factory)
+        return result.counterexample
+
+    found = failing(current)
+    shrinking = found is not None
+    while shrinking and len(current) > 1:
+        shrinking = False
+        for i in range(len(current)):
+            candidate = current[:i] + current[i + 1 :]
+            smaller = failing(candidate)
+            if smaller is not None:
+                current, found, shrinking = candidate, smaller, True
+                break
+    return current, found
 
 
 _KINDS = ("claim", "renew", "complete", "release", "reap")
@@ -148,7 +208,8 @@ def fleet_machine(
                 self.coord, before, actors, HypothesisScheduler(data), store_name=store_name
             )
             if not outcome.ok:
-                raise BatchFinding(outcome, actors)
+                smallest, counterexample = _minimize(before, actors, make_store, store_name)
+                raise BatchFinding(outcome, smallest, counterexample)
             # Linearizable: continue from the state the store actually reached.
             self.model.state = outcome.final
 

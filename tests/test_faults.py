@@ -124,7 +124,8 @@ def test_faults_are_actually_injected() -> None:
 def test_concurrent_machine_with_faults_records_unknown_outcomes_and_passes() -> None:
     machine = fleet_machine(lambda: FaultyStore(MemoryStore()), store_name="faulty-memory")
     run_state_machine_as_test(
-        machine, settings=settings(max_examples=60, stateful_step_count=15, database=None)
+        machine,
+        settings=settings(max_examples=60, stateful_step_count=15, database=None, deadline=None),
     )
 
 
@@ -135,6 +136,7 @@ def test_concurrent_machine_catches_the_naive_coordinator_under_faults(harness_s
         coordinator={"resolve_ambiguity": False},
     )
     config = settings(
+        deadline=None,
         max_examples=400,
         stateful_step_count=8,
         database=None,

@@ -7,7 +7,7 @@
 from ._exhaustive import ExhaustiveScheduler
 from ._hypothesis import HypothesisScheduler
 from ._pct import PctScheduler
-from ._protocol import PruneExecution, ScheduleDiverged, Scheduler, independent
+from ._protocol import PruneExecution, ScheduleDiverged, Scheduler, UnsupportedChoice, independent
 from ._random import RandomScheduler
 from ._replay import ReplayScheduler
 
@@ -20,5 +20,6 @@ __all__ = [
     "ReplayScheduler",
     "ScheduleDiverged",
     "Scheduler",
+    "UnsupportedChoice",
     "independent",
 ]

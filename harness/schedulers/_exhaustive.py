@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from ._protocol import PruneExecution, independent
+from ._protocol import PruneExecution, UnsupportedChoice, independent
 
 __all__ = ["ExhaustiveScheduler"]
 
@@ -129,7 +129,7 @@ class ExhaustiveScheduler:
         return node.chosen
 
     def next_int(self, bound: int) -> int:
-        raise NotImplementedError(
+        raise UnsupportedChoice(
             "exhaustive search enumerates schedules only; data and fault choices need the "
             "random, pct or hypothesis strategy."
         )

@@ -12,6 +12,12 @@ class PruneExecution(Exception):
     """Raised by a scheduler to abandon the current execution as redundant."""
 
 
+class UnsupportedChoice(NotImplementedError):
+    """The scheduler cannot make this kind of choice (exhaustive search and data choices).
+
+    The runtime lets it propagate instead of recording it as the actor's error."""
+
+
 class ScheduleDiverged(ValueError):
     """A replayed schedule asked for a choice the run does not offer (out-of-date or edited)."""
 

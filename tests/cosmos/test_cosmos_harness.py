@@ -108,7 +108,8 @@ def test_trio_claim_race_of_ten_threads_through_the_coordinator(
 def test_sequential_and_concurrent_state_machines_on_cosmos(fresh: Callable[[], Store]) -> None:
     machine = fleet_machine(fresh, store_name="cosmos")
     run_state_machine_as_test(
-        machine, settings=settings(max_examples=15, stateful_step_count=8, database=None)
+        machine,
+        settings=settings(max_examples=15, stateful_step_count=8, database=None, deadline=None),
     )
 
 
@@ -117,6 +118,7 @@ def test_concurrent_state_machine_catches_the_control_on_cosmos(
 ) -> None:
     machine = fleet_machine(lambda: ReadCheckWriteStore(fresh()), store_name="rcw-cosmos")
     config = settings(
+        deadline=None,
         max_examples=100,
         stateful_step_count=6,
         database=None,
