@@ -23,7 +23,9 @@ __all__ = [
     "StoreUnavailable",
     "UpdateResult",
     "Updated",
+    "document_key",
     "freeze_body",
+    "validate_expected",
     "validate_key",
     "validate_patch",
 ]
@@ -202,6 +204,27 @@ def validate_key(name: str, value: object) -> str:
             f"pass the document's {name} as a string."
         )
     return value
+
+
+def document_key(id: object, partition_key: object) -> tuple[str, str]:
+    """Check ``id`` and ``partition_key``; return ``(partition_key, id)``.
+
+    The inline type test comes first: this runs on every operation of every explored schedule.
+    """
+    if type(id) is str and id and type(partition_key) is str and partition_key:
+        return (partition_key, id)
+    validate_key("id", id)
+    return (validate_key("partition_key", partition_key), str(id))
+
+
+def validate_expected(expected: object) -> Expected:
+    """Check an ``update_if_match`` expectation; return it."""
+    if type(expected) is not Expected and not isinstance(expected, Expected):
+        raise StoreMisuse(
+            f"expected must be stores.Expected(etag=..., rev=...), got {expected!r} "
+            f"({type(expected).__name__})."
+        )
+    return expected
 
 
 def validate_patch(patch: object) -> Mapping[str, Any]:

@@ -67,6 +67,7 @@ from ._contract import (
     Updated,
     UpdateResult,
     freeze_body,
+    validate_expected,
     validate_key,
     validate_patch,
 )
@@ -560,11 +561,7 @@ class CosmosStore:
     ) -> UpdateResult:
         validate_key("id", id)
         validate_key("partition_key", partition_key)
-        if not isinstance(expected, Expected):
-            raise StoreMisuse(
-                f"expected must be stores.Expected(etag=..., rev=...), got {expected!r} "
-                f"({type(expected).__name__})."
-            )
+        validate_expected(expected)
         changes = _check_fields("patch", freeze_body(validate_patch(patch), name="patch"))
 
         def update_if_match() -> UpdateResult:

@@ -12,24 +12,17 @@ from ._contract import (
     DocumentNotFound,
     Expected,
     NotFound,
-    StoreMisuse,
     Updated,
     UpdateResult,
+    document_key,
     freeze_body,
+    validate_expected,
     validate_key,
     validate_patch,
 )
 from ._points import checkpoint
 
 __all__ = ["MemoryStore"]
-
-
-def _key(id: object, partition_key: object) -> tuple[str, str]:
-    # Inline type test first: this runs on every operation of every explored schedule.
-    if type(id) is str and id and type(partition_key) is str and partition_key:
-        return (partition_key, id)
-    validate_key("id", id)
-    return (validate_key("partition_key", partition_key), str(id))
 
 
 class MemoryStore:
@@ -68,7 +61,7 @@ class MemoryStore:
         return doc
 
     async def create(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc:
-        key = _key(id, partition_key)
+        key = document_key(id, partition_key)
         frozen = freeze_body(body)
         await checkpoint("create", partition_key, id, True)
         if key in self._docs:
@@ -76,12 +69,12 @@ class MemoryStore:
         return self._write(key, frozen)
 
     async def get(self, id: str, partition_key: str) -> Doc | None:
-        key = _key(id, partition_key)
+        key = document_key(id, partition_key)
         await checkpoint("get", partition_key, id, False)
         return self._docs.get(key)
 
     async def replace(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc:
-        key = _key(id, partition_key)
+        key = document_key(id, partition_key)
         frozen = freeze_body(body)
         await checkpoint("replace", partition_key, id, True)
         if key not in self._docs:
@@ -91,12 +84,8 @@ class MemoryStore:
     async def update_if_match(
         self, id: str, partition_key: str, expected: Expected, patch: Mapping[str, Any]
     ) -> UpdateResult:
-        key = _key(id, partition_key)
-        if type(expected) is not Expected:
-            raise StoreMisuse(
-                f"expected must be stores.Expected(etag=..., rev=...), got {expected!r} "
-                f"({type(expected).__name__})."
-            )
+        key = document_key(id, partition_key)
+        validate_expected(expected)
         validate_patch(patch)
         await checkpoint("update_if_match", partition_key, id, True)
         # From here to the return there is no await: compare and set are one atomic step.
@@ -108,7 +97,7 @@ class MemoryStore:
         return Updated(doc=self._write(key, freeze_body({**current.body, **patch})))
 
     async def delete(self, id: str, partition_key: str) -> bool:
-        key = _key(id, partition_key)
+        key = document_key(id, partition_key)
         await checkpoint("delete", partition_key, id, True)
         return self._docs.pop(key, None) is not None
 

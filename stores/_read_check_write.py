@@ -12,9 +12,9 @@ from ._contract import (
     Expected,
     NotFound,
     Store,
-    StoreMisuse,
     Updated,
     UpdateResult,
+    validate_expected,
     validate_patch,
 )
 
@@ -54,11 +54,7 @@ class ReadCheckWriteStore:
     async def update_if_match(
         self, id: str, partition_key: str, expected: Expected, patch: Mapping[str, Any]
     ) -> UpdateResult:
-        if not isinstance(expected, Expected):
-            raise StoreMisuse(
-                f"expected must be stores.Expected(etag=..., rev=...), got {expected!r} "
-                f"({type(expected).__name__})."
-            )
+        validate_expected(expected)
         validate_patch(patch)
         current = await self.inner.get(id, partition_key)  # read ...
         if current is None:

@@ -24,7 +24,9 @@ from ._contract import (
     StoreUnavailable,
     Updated,
     UpdateResult,
+    document_key,
     freeze_body,
+    validate_expected,
     validate_key,
     validate_patch,
 )
@@ -113,11 +115,6 @@ def _dumps(value: Mapping[str, Any], name: str) -> str:
             f"{name} must hold only JSON values (str, int, float, bool, None, lists and "
             f"str-keyed mappings): {error}; convert it before storing it."
         ) from None
-
-
-def _key(id: object, partition_key: object) -> tuple[str, str]:
-    validate_key("id", id)
-    return (validate_key("partition_key", partition_key), str(id))
 
 
 def _release(
@@ -388,7 +385,7 @@ class SqliteStore:
     # -- the contract ------------------------------------------------------------------------
 
     async def create(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc:
-        key = _key(id, partition_key)
+        key = document_key(id, partition_key)
         text = _dumps(freeze_body(body), "body")
 
         def create(conn: sqlite3.Connection) -> Doc:
@@ -412,7 +409,7 @@ class SqliteStore:
         )
 
     async def get(self, id: str, partition_key: str) -> Doc | None:
-        key = _key(id, partition_key)
+        key = document_key(id, partition_key)
 
         def get(conn: sqlite3.Connection) -> Doc | None:
             row = conn.execute(_SELECT, key).fetchone()
@@ -421,7 +418,7 @@ class SqliteStore:
         return await run_io(lambda: self._guard("get", get), "get", partition_key, id, False)
 
     async def replace(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc:
-        key = _key(id, partition_key)
+        key = document_key(id, partition_key)
         text = _dumps(freeze_body(body), "body")
 
         def replace(conn: sqlite3.Connection) -> Doc | None:
@@ -443,12 +440,8 @@ class SqliteStore:
     async def update_if_match(
         self, id: str, partition_key: str, expected: Expected, patch: Mapping[str, Any]
     ) -> UpdateResult:
-        key = _key(id, partition_key)
-        if type(expected) is not Expected:
-            raise StoreMisuse(
-                f"expected must be stores.Expected(etag=..., rev=...), got {expected!r} "
-                f"({type(expected).__name__})."
-            )
+        key = document_key(id, partition_key)
+        validate_expected(expected)
         changes = freeze_body(validate_patch(patch), name="patch")
         _dumps(changes, "patch")  # refuse a non-JSON value now, not after the point
 
@@ -490,7 +483,7 @@ class SqliteStore:
         )
 
     async def delete(self, id: str, partition_key: str) -> bool:
-        key = _key(id, partition_key)
+        key = document_key(id, partition_key)
 
         def delete(conn: sqlite3.Connection) -> bool:
             # One autocommit statement; ``revs`` keeps the id's last rev for a re-create.
