@@ -17,9 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness._checker import check_operations
-from harness._history import Operation
-from harness._porcupine import read_porcupine_etcd, read_porcupine_kv
+from harness.check import Operation, check_operations, read_porcupine_etcd, read_porcupine_kv
 from models._register import EtcdRegisterModel, KvModel
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "histories" / "porcupine"

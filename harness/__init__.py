@@ -1,49 +1,73 @@
-"""claimcheck's harness: controlled runtime, schedulers, scenarios, reproducers, CLI, plugin.
+"""claimcheck's harness: the public face of the runtime, checker, exploration and reports.
 
-Layout: ``_runtime`` (stepping actors under a scheduler), ``schedulers/`` (one strategy per
-module), ``_schedule`` (token encoding), ``_scenarios`` (shipped scenarios and their
-model-derived checks), ``_explore`` (exploration, findings, replay), ``_trace`` (readable
-traces), ``_backends`` (named stores), ``_cli`` (the ``claimcheck`` command),
-``pytest_plugin`` (``--harness-seed``).  Importing ``harness`` pulls in neither pytest nor
-azure.
+Layout, in layers (each imports only the layers listed before it, plus ``models``, ``stores``
+and ``fleet``):
+
+- ``runtime/``: the stepper (one ``coro.send`` per step), ``choose``, the schedule token, and
+  ``schedulers/`` (the ``Scheduler`` protocol, one strategy per module).
+- ``check/``: operations and the history recorder, JSON Lines and Porcupine readers, the
+  linearizability checker.  Depends on ``models`` only: our Porcupine, usable on its own.
+- ``backends/``: the named stores of ``claimcheck run --store`` and the wrappers the harness
+  puts around a store (faults, namespaces).
+- ``explore/``: scenarios, the exploration loop, traces, counterexamples, replay, batches,
+  state machines (``harness.stateful``), true-concurrency trials, the main job.
+- ``conformance/``: the conformance suite for store backends.
+- ``report/``: JSON and HTML reports.
+- ``cli/``: the ``claimcheck`` command and its exit codes.
+- ``pytest_plugin``: the pytest entry point (``--harness-seed``, ``--harness-store``).
+
+Importing ``harness`` pulls in neither pytest, Hypothesis nor azure.
 """
 
-from ._backends import Backend, UnknownBackend, backend_names, get_backend
-from ._check_history import HISTORY_FORMATS, HISTORY_MODELS, check_history_files
-from ._checker import (
+from .backends import Backend, UnknownBackend, backend_names, get_backend
+from .check import (
+    HISTORY_FORMATS,
+    HISTORY_MODELS,
     CheckResult,
+    HistoryEvent,
+    HistoryFormatError,
+    HistoryMisuse,
     HistoryNotLinearizable,
+    HistoryRecorder,
     LinearizabilityUndecided,
+    Operation,
     Verdict,
     Violation,
+    check_history_files,
     check_operations,
+    read_jsonl,
+    read_porcupine_etcd,
+    read_porcupine_kv,
+    write_jsonl,
 )
-from ._explore import (
+from .explore import (
     STRATEGIES,
     Counterexample,
     Exploration,
     Finding,
     NondeterminismError,
+    Scenario,
+    UnknownScenario,
     explore,
+    get_scenario,
     make_scheduler,
     replay,
     run_schedule,
+    scenario_names,
 )
-from ._history import (
-    HistoryEvent,
-    HistoryFormatError,
-    HistoryMisuse,
-    HistoryRecorder,
-    Operation,
-    read_jsonl,
-    write_jsonl,
+from .report import Progress, write_report
+from .runtime import (
+    ActorError,
+    Execution,
+    RuntimeMisuse,
+    ScheduleFormatError,
+    ScheduleToken,
+    decode,
+    drive,
+    encode,
+    run_actors,
 )
-from ._porcupine import read_porcupine_etcd, read_porcupine_kv
-from ._report import Progress, write_report
-from ._runtime import ActorError, Execution, RuntimeMisuse, drive, run_actors
-from ._scenarios import Scenario, UnknownScenario, get_scenario, scenario_names
-from ._schedule import ScheduleFormatError, ScheduleToken, decode, encode
-from .schedulers import (
+from .runtime.schedulers import (
     ExhaustiveScheduler,
     HypothesisScheduler,
     PctScheduler,

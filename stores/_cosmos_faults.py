@@ -31,7 +31,7 @@ answer was ``lost_after_apply`` is sent twice and the copy of a conditional repl
 for reads, never for writes: the SDK does not resend a write whose answer it lost on the wire.
 
 Decisions come from a callable so that tests script them (:func:`scripted`) and the harness
-draws them from its scheduler (:func:`choice_decider` over ``harness._runtime.choose``; stores
+draws them from its scheduler (:func:`choice_decider` over ``harness.runtime.choose``; stores
 never import harness).  ``decide`` is called under a lock, one request at a time, so it may
 keep state without locking.
 """
@@ -288,7 +288,7 @@ def choice_decider(
     table: Sequence[str] = FAULT_TABLE,
     when: Predicate = is_item_request,
 ) -> Decide:
-    """Decisions drawn as ints from ``choose(len(table))`` (``harness._runtime.choose`` has that
+    """Decisions drawn as ints from ``choose(len(table))`` (``harness.runtime.choose`` has that
     shape: recorded in the schedule, replayed, ``None`` outside a controlled run, which passes).
 
     Only requests for which ``when`` holds draw: by default item requests, because the SDK's

@@ -13,22 +13,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness._check_history import check_history_files
-from harness._checker import (
+from harness.check import (
     CheckResult,
-    HistoryNotLinearizable,
-    LinearizabilityUndecided,
-    check_operations,
-)
-from harness._history import (
     HistoryFormatError,
     HistoryMisuse,
+    HistoryNotLinearizable,
     HistoryRecorder,
+    LinearizabilityUndecided,
     Operation,
+    check_history_files,
+    check_operations,
     read_jsonl,
+    read_porcupine_etcd,
+    read_porcupine_kv,
     write_jsonl,
 )
-from harness._porcupine import read_porcupine_etcd, read_porcupine_kv
 from models._register import (
     CasRegisterModel,
     EtcdCas,

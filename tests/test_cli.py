@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness._cli import main
+from harness.cli import main
 
 
 def run(*argv: str) -> tuple[int, str]:
@@ -153,7 +153,7 @@ def test_main_job_passes_correct_stores_and_catches_controls(
 ) -> None:
     # The in-process stores here; sqlite and cosmos run the same battery in their own tests.
     monkeypatch.setattr(
-        "harness._cli.DEFAULT_STORES",
+        "harness.cli._main.DEFAULT_STORES",
         ("memory", "rcw-memory", "faulty-memory", "naive-faulty-memory"),
     )
     code, out = run("run", "--report-dir", str(tmp_path))
@@ -170,7 +170,7 @@ def test_main_job_passes_correct_stores_and_catches_controls(
 
 def test_importing_harness_pulls_in_neither_pytest_nor_azure_nor_hypothesis() -> None:
     code = (
-        "import sys, harness, harness._cli; "
+        "import sys, harness, harness.cli; "
         "print(sorted(m for m in ('pytest', 'azure', 'hypothesis') if m in sys.modules))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness._cli import main
+from harness.cli import main
 from harness.conformance import (
     FactoryError,
     NonConformance,

@@ -8,7 +8,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from fleet import Coordinator
 from harness import decode, drive, explore, replay, scenario_names
-from harness._faults import FaultyStore
+from harness.backends import FaultyStore
 from harness.stateful import BatchFinding, fleet_machine
 from stores import Conflict, Expected, MemoryStore, OutcomeUnknown, StoreUnavailable, Updated
 

@@ -12,9 +12,7 @@ from typing import Any
 
 import pytest
 
-from harness._checker import check_operations
-from harness._history import Operation
-from harness._porcupine import read_porcupine_etcd, read_porcupine_kv
+from harness.check import Operation, check_operations, read_porcupine_etcd, read_porcupine_kv
 from models._protocol import Model
 from models._register import EtcdRegisterModel, KvModel
 

@@ -20,9 +20,8 @@ from typing import Any
 import pytest
 
 from harness import explore
-from harness._explore import Counterexample, TimelineOp
-from harness._mainjob import CheckRow
-from harness._report import (
+from harness.explore import CheckRow, Counterexample, TimelineOp
+from harness.report import (
     MAX_BARS,
     MAX_COUNTEREXAMPLES,
     MAX_TRACE_LINES,

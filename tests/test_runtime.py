@@ -17,7 +17,7 @@ from harness import (
     drive,
     run_actors,
 )
-from harness._runtime import ActorError
+from harness.runtime import ActorError
 from stores import MemoryStore
 
 

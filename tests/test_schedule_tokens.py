@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness import ScheduleFormatError, ScheduleToken, decode, encode, explore, replay
-from harness._schedule import FORMAT_VERSION
+from harness.runtime import FORMAT_VERSION
 
 
 def test_round_trip() -> None:

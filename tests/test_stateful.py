@@ -11,7 +11,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from fleet import Coordinator, FleetResult
 from harness import drive
-from harness._scenarios import observed_state
+from harness.explore import observed_state
 from models import (
     Claim,
     Complete,

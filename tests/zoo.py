@@ -194,7 +194,7 @@ class RenamingStore(LoggingStore):
 
     def __init__(self, inner: Store) -> None:
         super().__init__(inner)
-        from harness._namespace import NamespacedStore
+        from harness.backends import NamespacedStore
 
         self.inner = NamespacedStore(inner, "renamed")
 

@@ -20,7 +20,7 @@ import attrs
 import pytest
 
 from fleet import Coordinator
-from harness._runtime import choose, run_actors
+from harness.runtime import choose, run_actors
 from stores import (
     Conflict,
     Doc,

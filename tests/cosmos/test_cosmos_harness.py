@@ -11,11 +11,8 @@ from hypothesis import HealthCheck, Phase, seed, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from harness import explore, get_scenario, replay
-from harness._backends import Wrap, get_backend
-from harness._concurrent import run_concurrently
-from harness._faults import FaultyStore
-from harness._mainjob import main_job
-from harness._namespace import NamespacedStore
+from harness.backends import FaultyStore, NamespacedStore, Wrap, get_backend
+from harness.explore import main_job, run_concurrently
 from harness.stateful import BatchFinding, fleet_machine
 from stores import ReadCheckWriteStore, Store
 from stores._cosmos import CosmosStore

@@ -38,7 +38,7 @@ from models import (
 )
 from stores import Doc, OutcomeUnknown, StoreUnavailable
 
-from ._runtime import ActorError
+from ..runtime import ActorError
 
 __all__ = [
     "WON",

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import attrs
 
-from ._backends import Backend, get_backend
+from ..backends import Backend, get_backend
 from ._concurrent import run_concurrently
 from ._explore import Counterexample, StoreFactory, explore
 from ._scenarios import get_scenario, scenario_names

@@ -38,7 +38,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
-from ._explore import Counterexample, TimelineOp
+from ..explore import Counterexample, TimelineOp
 
 __all__ = [
     "MAX_BARS",

@@ -53,13 +53,11 @@ from stores import (
     UpdateResult,
 )
 
-from ._checker import check_operations
-from ._explore import Counterexample, explore
-from ._faults import FaultyStore
-from ._history import HistoryRecorder, Operation
-from ._runtime import ActorError, drive, run_actors
-from ._scenarios import scenario_names
-from .schedulers import RandomScheduler
+from ..backends import FaultyStore
+from ..check import HistoryRecorder, Operation, check_operations
+from ..explore import Counterexample, explore, scenario_names
+from ..runtime import ActorError, drive, run_actors
+from ..runtime.schedulers import RandomScheduler
 
 __all__ = [
     "CHECKS",
@@ -431,7 +429,8 @@ class _Finding(AssertionError):
 
 def _register_history(make: StoreFactory, seed: int) -> list[Operation[Any, Any]]:
     """One random schedule of 4 actors doing get-then-cas twice on two documents."""
-    from ._batch import _Clock, _CountingStore
+    from ..explore import BatchClock as _Clock
+    from ..explore import CountingStore as _CountingStore
 
     clock = _Clock()
     store = _CountingStore(make(), clock)

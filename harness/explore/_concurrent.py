@@ -20,9 +20,9 @@ import trio
 
 from fleet import Coordinator, FleetResult
 
-from ._backends import identity
+from ..backends import identity
+from ..runtime import ActorError
 from ._explore import StoreFactory
-from ._runtime import ActorError
 from ._scenarios import Scenario, actor_coroutine, check_run, initial_state, perform
 
 __all__ = ["ConcurrentOutcome", "run_concurrently"]

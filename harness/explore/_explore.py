@@ -11,8 +11,15 @@ from fleet import Coordinator
 from models import FleetOp
 from stores import Store
 
-from ._backends import Wrap, coordinator_options, get_backend, identity
-from ._runtime import Execution, drive, run_actors
+from ..backends import Wrap, coordinator_options, get_backend, identity
+from ..runtime import Execution, ScheduleToken, drive, encode, run_actors
+from ..runtime.schedulers import (
+    ExhaustiveScheduler,
+    PctScheduler,
+    RandomScheduler,
+    ReplayScheduler,
+    Scheduler,
+)
 from ._scenarios import (
     OpHook,
     RunChecker,
@@ -24,15 +31,7 @@ from ._scenarios import (
     perform,
     seed_documents,
 )
-from ._schedule import ScheduleToken, encode
 from ._trace import TracingStore
-from .schedulers import (
-    ExhaustiveScheduler,
-    PctScheduler,
-    RandomScheduler,
-    ReplayScheduler,
-    Scheduler,
-)
 
 __all__ = [
     "STRATEGIES",
@@ -489,7 +488,7 @@ def explore(
 
 def replay(token_text: str, *, factory: StoreFactory | None = None) -> Counterexample | None:
     """Replay a schedule token; the counterexample it reproduces, or None if the run passes."""
-    from ._schedule import decode
+    from ..runtime import decode
 
     token = decode(token_text)
     scenario = get_scenario(token.scenario)

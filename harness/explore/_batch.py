@@ -17,12 +17,10 @@ from fleet import Coordinator
 from models import FleetLinearModel, FleetOp, FleetState, Inspect, Observation
 from stores import Doc, Expected, OutcomeUnknown, Store, StoreUnavailable, UpdateResult
 
-from ._checker import CheckResult, check_operations
-from ._history import HistoryRecorder, Operation
-from ._runtime import ActorError, Execution, drive, run_actors
+from ..check import CheckResult, HistoryRecorder, Operation, check_operations
+from ..runtime import ActorError, Execution, ScheduleToken, drive, encode, run_actors
+from ..runtime.schedulers import Scheduler
 from ._scenarios import Observed, adhoc_scenario, observed_state, perform
-from ._schedule import ScheduleToken, encode
-from .schedulers import Scheduler
 
 __all__ = ["BatchOutcome", "observe", "run_batch"]
 

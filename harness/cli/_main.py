@@ -20,15 +20,27 @@ from typing import NoReturn, TextIO
 from stores import StoreError, StoreMisuse
 from stores.emulator import EmulatorError
 
-from ._backends import UnknownBackend, backend_names, get_backend
-from ._check_history import HISTORY_FORMATS, HISTORY_MODELS, check_history_files
-from ._explore import STRATEGIES, NondeterminismError, UnknownStrategy, explore, replay
-from ._mainjob import DEFAULT_STORES, CheckRow, main_job, planned_checks, render_table
-from ._report import Progress, explored_schedules, write_report
-from ._scenarios import UnknownScenario, get_scenario, scenario_names
-from ._schedule import ScheduleFormatError
-from .conformance import ConformanceCheck, FactoryError, load_factory, run_store_conformance
-from .schedulers import ScheduleDiverged
+from ..backends import UnknownBackend, backend_names, get_backend
+from ..check import HISTORY_FORMATS, HISTORY_MODELS, check_history_files
+from ..conformance import ConformanceCheck, FactoryError, load_factory, run_store_conformance
+from ..explore import (
+    DEFAULT_STORES,
+    STRATEGIES,
+    CheckRow,
+    NondeterminismError,
+    UnknownScenario,
+    UnknownStrategy,
+    explore,
+    get_scenario,
+    main_job,
+    planned_checks,
+    render_table,
+    replay,
+    scenario_names,
+)
+from ..report import Progress, explored_schedules, write_report
+from ..runtime import ScheduleFormatError
+from ..runtime.schedulers import ScheduleDiverged
 
 __all__ = ["EXIT_FINDING", "EXIT_INFRA", "EXIT_OK", "EXIT_UNDECIDED", "EXIT_USAGE", "main"]
 

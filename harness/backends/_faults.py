@@ -41,7 +41,7 @@ from stores import (
     checkpoint,
 )
 
-from ._runtime import choose
+from ..runtime import choose
 
 __all__ = ["FAULT_CHOICES", "FaultyStore"]
 
