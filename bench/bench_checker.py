@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.check import Operation, check_operations, read_porcupine_etcd, read_porcupine_kv
-from models._register import EtcdRegisterModel, KvModel
+from models import EtcdRegisterModel, KvModel
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "histories" / "porcupine"
 PASSES = 5

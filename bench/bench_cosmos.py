@@ -30,7 +30,7 @@ import trio
 from azure.core import MatchConditions
 
 from stores import IO_THREADS, Expected
-from stores._cosmos import CosmosStore
+from stores.cosmos import CosmosStore
 from stores.emulator import PACKAGE, PACKAGE_VERSION, EmulatorHandle, start_emulator
 
 WINDOW = 1.0  # seconds per measurement

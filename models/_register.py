@@ -1,15 +1,11 @@
-"""Register models: the store's per-document compare-and-set register, and Porcupine's two.
+"""The store's per-document compare-and-set register, as the store contract describes it.
 
-* :class:`CasRegisterModel` -- one register per document key, as the store contract describes
-  it: ``get`` returns the value and version (``Doc.rev``), ``put`` writes unconditionally,
-  ``cas`` writes only if the version still matches.  Versions strictly increase; the model
-  does not predict them (the contract promises only "strictly greater"), it checks them.
-* :class:`EtcdRegisterModel` -- the single register of Porcupine's Jepsen etcd histories.
-* :class:`KvModel` -- the string map of Porcupine's kv histories (get / put / append).
+``get`` returns the value and version (``Doc.rev``), ``put`` writes unconditionally, ``cas``
+writes only if the version still matches.  Versions strictly increase; the model does not
+predict them (the contract promises only "strictly greater"), it checks them.
 
 Inputs and outputs are frozen attrs values; an unknown outcome is an output of ``None``
-(see :class:`models.Model`).  States are ints, strings or tuples so that the checker can hash
-them cheaply.
+(see :class:`models.Model`).  States are tuples so that the checker can hash them cheaply.
 """
 
 from __future__ import annotations
@@ -19,24 +15,11 @@ from typing import Final
 
 import attrs
 
+from ._partition import partition_by_key
 from ._protocol import Model, OpT
 
 __all__ = [
-    "VALUE_TYPES",
     "CasRegisterModel",
-    "EtcdCas",
-    "EtcdCasResult",
-    "EtcdRead",
-    "EtcdRegisterModel",
-    "EtcdValue",
-    "EtcdWrite",
-    "EtcdWritten",
-    "KvAppend",
-    "KvDone",
-    "KvGet",
-    "KvModel",
-    "KvPut",
-    "KvValue",
     "RegCas",
     "RegCasResult",
     "RegGet",
@@ -45,19 +28,6 @@ __all__ = [
     "RegWritten",
     "RegisterState",
 ]
-
-
-def _partition_by_key(operations: Sequence[OpT]) -> list[list[OpT]]:
-    # Keys never interact in these models, so each key's sub-history is checked on its own
-    # (P-compositionality); dict order keeps the parts in order of first appearance.
-    parts: dict[object, list[OpT]] = {}
-    for op in operations:
-        parts.setdefault(op.input.key, []).append(op)
-    return list(parts.values())
-
-
-# --------------------------------------------------------------------------------------------
-# The store's compare-and-set register
 
 
 @attrs.frozen(kw_only=True)
@@ -186,7 +156,7 @@ class CasRegisterModel(Model[RegisterState, RegInput, RegOutput]):
         return True, (input.value, new_version, True)
 
     def partition(self, operations: Sequence[OpT]) -> list[list[OpT]]:
-        return _partition_by_key(operations)
+        return partition_by_key(operations)
 
     def describe_operation(self, input: RegInput, output: RegOutput | None) -> str:
         if isinstance(input, RegGet):
@@ -211,199 +181,3 @@ class CasRegisterModel(Model[RegisterState, RegInput, RegOutput]):
         if exact:
             return "no document" if version == 0 else f"{value!r}@v{version}"
         return f"{value!r}@v>{version}"
-
-
-# --------------------------------------------------------------------------------------------
-# Porcupine's Jepsen etcd register
-
-
-@attrs.frozen(kw_only=True)
-class EtcdRead:
-    """Read the register; returns :class:`EtcdValue`."""
-
-
-@attrs.frozen(kw_only=True)
-class EtcdWrite:
-    """Set the register to ``value``; returns :class:`EtcdWritten`."""
-
-    value: int
-
-
-@attrs.frozen(kw_only=True)
-class EtcdCas:
-    """If the register holds ``expected``, set it to ``new``; returns :class:`EtcdCasResult`."""
-
-    expected: int
-    new: int
-
-
-@attrs.frozen(kw_only=True)
-class EtcdValue:
-    """A read's result; ``None`` means the register was never written (Jepsen's ``nil``)."""
-
-    value: int | None
-
-
-@attrs.frozen(kw_only=True)
-class EtcdWritten:
-    """A write returned."""
-
-
-@attrs.frozen(kw_only=True)
-class EtcdCasResult:
-    """Whether the compare-and-set compared equal (and so wrote)."""
-
-    ok: bool
-
-
-EtcdInput = EtcdRead | EtcdWrite | EtcdCas
-EtcdOutput = EtcdValue | EtcdWritten | EtcdCasResult
-
-
-class EtcdRegisterModel(Model[int | None, EtcdInput, EtcdOutput]):
-    """The single etcd register of Porcupine's Jepsen histories; the state is its value or ``None`` (nil).
-
-    read must return the current value, write sets it, cas(a, b) succeeds exactly when the value
-    is a and then sets b.  An unknown outcome is always legal; an unknown cas still takes effect
-    only if it compared equal.
-    """
-
-    def init(self) -> int | None:
-        return None
-
-    def step(
-        self, state: int | None, input: EtcdInput, output: EtcdOutput | None
-    ) -> tuple[bool, int | None]:
-        if isinstance(input, EtcdRead):
-            return output is None or (
-                isinstance(output, EtcdValue) and output.value == state
-            ), state
-        if isinstance(input, EtcdWrite):
-            return output is None or isinstance(output, EtcdWritten), input.value
-        matches = state == input.expected
-        next_state = input.new if matches else state
-        if output is None:
-            return True, next_state
-        return isinstance(output, EtcdCasResult) and output.ok == matches, next_state
-
-    def describe_operation(self, input: EtcdInput, output: EtcdOutput | None) -> str:
-        if isinstance(input, EtcdRead):
-            call = "read()"
-            if isinstance(output, EtcdValue):
-                return f"{call} -> {'nil' if output.value is None else output.value}"
-        elif isinstance(input, EtcdWrite):
-            call = f"write({input.value})"
-            if isinstance(output, EtcdWritten):
-                return call
-        else:
-            call = f"cas({input.expected}->{input.new})"
-            if isinstance(output, EtcdCasResult):
-                return f"{call} -> {'ok' if output.ok else 'fail'}"
-        return f"{call} -> ?" if output is None else f"{call} -> {output!r}"
-
-    def describe_state(self, state: int | None) -> str:
-        return "nil" if state is None else str(state)
-
-
-# --------------------------------------------------------------------------------------------
-# Porcupine's kv store
-
-
-@attrs.frozen(kw_only=True)
-class KvGet:
-    """Read ``key``; returns :class:`KvValue`."""
-
-    key: str
-
-
-@attrs.frozen(kw_only=True)
-class KvPut:
-    """Set ``key`` to ``value``; returns :class:`KvDone`."""
-
-    key: str
-    value: str
-
-
-@attrs.frozen(kw_only=True)
-class KvAppend:
-    """Append ``value`` to ``key``'s string; returns :class:`KvDone`."""
-
-    key: str
-    value: str
-
-
-@attrs.frozen(kw_only=True)
-class KvValue:
-    """A get's result: the key's whole string."""
-
-    value: str
-
-
-@attrs.frozen(kw_only=True)
-class KvDone:
-    """A put or append returned."""
-
-
-KvInput = KvGet | KvPut | KvAppend
-KvOutput = KvValue | KvDone
-
-
-class KvModel(Model[str, KvInput, KvOutput]):
-    """Porcupine's kv model: a string per key, initially ``""``; get / put / append.
-
-    The state is one key's string (``partition`` splits by key).
-    """
-
-    def init(self) -> str:
-        return ""
-
-    def step(self, state: str, input: KvInput, output: KvOutput | None) -> tuple[bool, str]:
-        if isinstance(input, KvGet):
-            return output is None or (isinstance(output, KvValue) and output.value == state), state
-        legal = output is None or isinstance(output, KvDone)
-        if isinstance(input, KvPut):
-            return legal, input.value
-        return legal, state + input.value
-
-    def partition(self, operations: Sequence[OpT]) -> list[list[OpT]]:
-        return _partition_by_key(operations)
-
-    def describe_operation(self, input: KvInput, output: KvOutput | None) -> str:
-        if isinstance(input, KvGet):
-            call = f"get({input.key!r})"
-            if isinstance(output, KvValue):
-                return f"{call} -> {output.value!r}"
-        elif isinstance(input, KvPut):
-            call = f"put({input.key!r}, {input.value!r})"
-            if isinstance(output, KvDone):
-                return call
-        else:
-            call = f"append({input.key!r}, {input.value!r})"
-            if isinstance(output, KvDone):
-                return call
-        return f"{call} -> ?" if output is None else f"{call} -> {output!r}"
-
-    def describe_state(self, state: str) -> str:
-        return repr(state)
-
-
-#: Every input and output class above, for history codecs (``harness.read_jsonl``).
-VALUE_TYPES: Final[tuple[type, ...]] = (
-    RegGet,
-    RegPut,
-    RegCas,
-    RegValue,
-    RegWritten,
-    RegCasResult,
-    EtcdRead,
-    EtcdWrite,
-    EtcdCas,
-    EtcdValue,
-    EtcdWritten,
-    EtcdCasResult,
-    KvGet,
-    KvPut,
-    KvAppend,
-    KvValue,
-    KvDone,
-)

@@ -1,9 +1,10 @@
 """Store contract and backends.
 
 Layout: ``_contract`` (the ``Store`` protocol, ``Doc``, ``Expected``, results, errors),
-``_points`` (scheduling points shared by every backend), ``_memory`` (``MemoryStore``),
+``_points`` (scheduling points shared by every backend), ``_wrapper`` (``StoreWrapper``, the
+one way to wrap a store, and the optional ``fork`` capability), ``_memory`` (``MemoryStore``),
 ``_read_check_write`` (``ReadCheckWriteStore``, the control that must fail), ``_sqlite``
-(``SqliteStore``), ``_cosmos`` (``CosmosStore``, the only module importing azure).
+(``SqliteStore``), ``cosmos/`` (``CosmosStore``, the only package importing azure).
 """
 
 from ._contract import (
@@ -25,6 +26,7 @@ from ._memory import MemoryStore
 from ._points import CONTROLLED, IO_THREADS, Point, checkpoint, run_io
 from ._read_check_write import ReadCheckWriteStore
 from ._sqlite import SqliteStore, SqliteUnavailable, fresh_sqlite_stores
+from ._wrapper import ForkableStore, StoreWrapper, can_fork
 
 __all__ = [
     "CONTROLLED",
@@ -34,6 +36,7 @@ __all__ = [
     "DocumentExists",
     "DocumentNotFound",
     "Expected",
+    "ForkableStore",
     "MemoryStore",
     "NotFound",
     "OutcomeUnknown",
@@ -45,8 +48,10 @@ __all__ = [
     "StoreError",
     "StoreMisuse",
     "StoreUnavailable",
+    "StoreWrapper",
     "UpdateResult",
     "Updated",
+    "can_fork",
     "checkpoint",
     "fresh_sqlite_stores",
     "run_io",
@@ -56,7 +61,7 @@ __all__ = [
 def __getattr__(name: str) -> object:
     # Lazy, so that `import stores` (and `import harness`) never pulls in azure.
     if name == "CosmosStore":
-        from ._cosmos import CosmosStore
+        from .cosmos import CosmosStore
 
         return CosmosStore
     raise AttributeError(f"module 'stores' has no attribute {name!r}")

@@ -7,21 +7,20 @@ from typing import Any
 
 from ._contract import (
     Conflict,
-    Doc,
     DocumentNotFound,
     Expected,
     NotFound,
-    Store,
     Updated,
     UpdateResult,
     validate_expected,
     validate_patch,
 )
+from ._wrapper import StoreWrapper
 
 __all__ = ["ReadCheckWriteStore"]
 
 
-class ReadCheckWriteStore:
+class ReadCheckWriteStore(StoreWrapper):
     """Wraps any store and does ``update_if_match`` the old way -- THE BUG IS DELIBERATE.
 
     Bug: ``update_if_match`` is ``get``, compare rev/etag in Python, then an unconditional
@@ -32,24 +31,8 @@ class ReadCheckWriteStore:
 
     This class exists as a control: every check that shows a correct store passing must also
     show, by assertion, that this store fails.  Never fix it.  All other operations delegate to
-    the wrapped store unchanged.
+    the wrapped store unchanged (``StoreWrapper``), and so does ``fork``: a control over a copy.
     """
-
-    def __init__(self, inner: Store) -> None:
-        self.inner = inner
-
-    def fork(self) -> ReadCheckWriteStore:
-        """A control over an independent copy of the inner store (if it can be forked)."""
-        return ReadCheckWriteStore(self.inner.fork())  # type: ignore[attr-defined]
-
-    async def create(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc:
-        return await self.inner.create(id, partition_key, body)
-
-    async def get(self, id: str, partition_key: str) -> Doc | None:
-        return await self.inner.get(id, partition_key)
-
-    async def replace(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc:
-        return await self.inner.replace(id, partition_key, body)
 
     async def update_if_match(
         self, id: str, partition_key: str, expected: Expected, patch: Mapping[str, Any]
@@ -66,9 +49,3 @@ class ReadCheckWriteStore:
         except DocumentNotFound:
             return NotFound()
         return Updated(doc=doc)
-
-    async def delete(self, id: str, partition_key: str) -> bool:
-        return await self.inner.delete(id, partition_key)
-
-    async def list_partition(self, partition_key: str) -> list[Doc]:
-        return await self.inner.list_partition(partition_key)

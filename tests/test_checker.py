@@ -28,7 +28,7 @@ from harness.check import (
     read_porcupine_kv,
     write_jsonl,
 )
-from models._register import (
+from models import (
     CasRegisterModel,
     EtcdCas,
     EtcdCasResult,

@@ -21,7 +21,7 @@ from harness.conformance import (
     load_factory,
     run_store_conformance,
 )
-from stores import Store, fresh_sqlite_stores
+from stores import MemoryStore, Store, fresh_sqlite_stores
 
 from .zoo import BROKEN, HARMLESS, make_garbage, make_hanger, make_raiser
 
@@ -87,6 +87,17 @@ def test_a_store_that_raises_is_a_finding_not_a_crash() -> None:
 def test_a_store_that_hangs_is_reported_by_the_watchdog() -> None:
     result = run_store_conformance(make_hanger, raise_on_failure=False, timeout=0.5)
     assert any("did not return within 0.5 s (hung)" in c.evidence for c in result.failures)
+
+
+def test_the_suite_checks_the_store_it_was_given_never_a_fork_of_it() -> None:
+    # fork() is no part of the Store contract: a MemoryStore subclass's inherited fork()
+    # returns a plain MemoryStore, which would hide the subclass's bug from exploration.
+    class NoForking(MemoryStore):
+        def fork(self) -> MemoryStore:
+            raise AssertionError("the conformance suite forked the backend")
+
+    result = run_store_conformance(NoForking, budget=20, faults=True, raise_on_failure=False)
+    assert result.conforms, result.render()
 
 
 def test_load_factory_errors_name_the_problem() -> None:

@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 from harness.check import Operation, check_operations, read_porcupine_etcd, read_porcupine_kv
-from models._protocol import Model
-from models._register import EtcdRegisterModel, KvModel
+from models import EtcdRegisterModel, KvModel, Model
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "histories" / "porcupine"
 EXPECTED = DATA / "expected.tsv"

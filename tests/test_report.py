@@ -17,16 +17,17 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from harness import explore
+from harness.check import Violation
+from harness.cli import Progress
 from harness.explore import CheckRow, Counterexample, TimelineOp
 from harness.report import (
     MAX_BARS,
     MAX_COUNTEREXAMPLES,
     MAX_TRACE_LINES,
-    Progress,
-    explored_schedules,
     write_report,
 )
 
@@ -57,13 +58,25 @@ def _cx(
         seed=0,
         schedule_index=1,
         token="cc1.claim-race.rcw-memory.2.11001010",
-        violations=tuple(violations),
+        violations=tuple(
+            Violation(kind="double-assignment", subject="j1", sentence=v) for v in violations
+        ),
         trace=tuple(trace),
         timeline=tuple(timeline),
     )
 
 
-def _row(store: str, check: str, *, control: bool, failed: bool, **cx: Any) -> CheckRow:
+def _row(
+    store: str,
+    check: str,
+    *,
+    control: bool,
+    failed: bool,
+    schedules: int | None = None,
+    **cx: Any,
+) -> CheckRow:
+    if schedules is None and check.split()[0] in {"random", "pct", "exhaustive"}:
+        schedules = 1 if failed else 500
     return CheckRow(
         store=store,
         control=control,
@@ -73,6 +86,7 @@ def _row(store: str, check: str, *, control: bool, failed: bool, **cx: Any) -> C
         if failed
         else "500 schedules (seed 0), no violation",
         counterexample=_cx(store=store, **cx) if failed else None,
+        schedules=schedules,
     )
 
 
@@ -163,21 +177,20 @@ def test_schedules_given_in_meta_win_over_the_sum_of_the_evidence(tmp_path: Path
     assert data["meta"]["when"].startswith("<object object")  # not JSON: written as str()
 
 
-@pytest.mark.parametrize(
-    ("evidence", "schedules"),
-    [
-        ("500 schedules (seed 0), no violation", 500),
-        ("all 2,503 schedules (sleep sets), no violation", 2503),
-        ("first 5000 schedules (sleep sets), no violation", 5000),
-        ("schedule #6: double assignment: job j1 epoch 1 claimed by w0 and w1", 6),
-        ("9/20 trials failed: double assignment", None),
-        ("20 trials (seed 0), no violation", None),
-    ],
-)
-def test_explored_schedules_are_read_from_the_evidence(
-    evidence: str, schedules: int | None
+@pytest.mark.parametrize("schedules", [500, 2503, 5000, 6, None])
+def test_explored_schedules_are_the_rows_field_not_parsed_from_the_evidence(
+    tmp_path: Path, schedules: int | None
 ) -> None:
-    assert explored_schedules(evidence) == schedules
+    # The evidence says something else on purpose: the count is data, never read from prose.
+    row = attrs.evolve(
+        _row("memory", "random claim-race", control=False, failed=False),
+        evidence="12 schedules (seed 0), no violation",
+        schedules=schedules,
+    )
+    json_path, _ = write_report([row], name="r", directory=tmp_path, title="t", meta={})
+    data = json.loads(json_path.read_text("utf-8"))
+    assert data["checks"][0]["schedules"] == schedules
+    assert data["summary"]["schedules"] == schedules
 
 
 def test_matrix_has_one_cell_per_check_and_backend(tmp_path: Path) -> None:

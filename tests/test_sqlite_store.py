@@ -21,13 +21,15 @@ from stores import (
     DocumentNotFound,
     Expected,
     ReadCheckWriteStore,
+    SqliteStore,
+    SqliteUnavailable,
     Store,
     StoreMisuse,
     StoreUnavailable,
     Updated,
     UpdateResult,
+    fresh_sqlite_stores,
 )
-from stores._sqlite import SqliteStore, SqliteUnavailable, fresh_sqlite_stores
 
 from .contract_suite import *  # noqa: F403  (the shared sequential contract tests)
 from .contract_suite import run
@@ -293,7 +295,7 @@ def test_random_schedules_find_the_double_assignment_on_the_control(
         factory=lambda wrap: ReadCheckWriteStore(wrap(make_store())),
     )
     assert result.counterexample is not None
-    assert "double assignment" in result.counterexample.violations[0]
+    assert "double assignment" in result.counterexample.violations[0].sentence
     assert result.counterexample.trace  # the traced re-run also ran on a fresh file
 
 

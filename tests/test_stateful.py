@@ -137,4 +137,4 @@ def test_concurrent_machine_catches_the_control_and_shrinks_it(harness_seed: int
     # The printed token replays the same violation through the CLI path.
     again = replay(finding.token)
     assert again is not None
-    assert "double assignment" in again.violations[0]
+    assert "double assignment" in again.violations[0].sentence

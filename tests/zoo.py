@@ -7,8 +7,9 @@ function is a factory usable as ``claimcheck conformance tests.zoo:make_<name>``
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Self
 
+from harness.backends import NamespacedStore
 from stores import (
     Conflict,
     Doc,
@@ -17,6 +18,7 @@ from stores import (
     NotFound,
     ReadCheckWriteStore,
     Store,
+    StoreWrapper,
     Updated,
     UpdateResult,
     checkpoint,
@@ -155,11 +157,11 @@ class CreateOverwrites(MemoryStore):
         return self._write((partition_key, id), freeze_body(body))
 
 
-class LoggingStore:
+class LoggingStore(StoreWrapper):
     """Harmless: logs every call, then delegates unchanged."""
 
     def __init__(self, inner: Store) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.log: list[str] = []
 
     async def create(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc:
@@ -189,14 +191,14 @@ class LoggingStore:
         return await self.inner.list_partition(partition_key)
 
 
-class RenamingStore(LoggingStore):
+class RenamingStore(NamespacedStore):
     """Harmless: stores every partition under a renamed key, and maps it back on the way out."""
 
     def __init__(self, inner: Store) -> None:
-        super().__init__(inner)
-        from harness.backends import NamespacedStore
+        super().__init__(inner, "renamed")
 
-        self.inner = NamespacedStore(inner, "renamed")
+    def _rewrap(self, inner: Store) -> Self:
+        return type(self)(inner)
 
 
 def make_rcw() -> Store:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Self
 
 from stores import (
     Conflict,
@@ -36,6 +36,7 @@ from stores import (
     OutcomeUnknown,
     Store,
     StoreUnavailable,
+    StoreWrapper,
     Updated,
     UpdateResult,
     checkpoint,
@@ -49,19 +50,23 @@ FAULT_CHOICES = 20
 _LATENCY, _UNAVAILABLE, _LOST, _MISLEADING = 16, 17, 18, 19
 
 
-class FaultyStore:
-    """Injects scheduler-chosen faults around ``inner`` (see the module docstring)."""
+class FaultyStore(StoreWrapper):
+    """Injects scheduler-chosen faults around ``inner`` (see the module docstring).
+
+    A fork faults like this store from its first decision on: same seed, no faults injected yet.
+    """
+
+    injects_faults = True
 
     def __init__(self, inner: Store, *, seed: int = 0, outside_runs: bool = False) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.seed = seed
         self.outside_runs = outside_runs
         self._rng = random.Random(seed)
         self.injected: list[str] = []
 
-    def fork(self) -> FaultyStore:
-        inner = self.inner.fork()  # type: ignore[attr-defined]
-        return FaultyStore(inner, seed=self.seed, outside_runs=self.outside_runs)
+    def _rewrap(self, inner: Store) -> Self:
+        return type(self)(inner, seed=self.seed, outside_runs=self.outside_runs)
 
     async def _draw(self, op: str, partition_key: str, id: str | None) -> int:
         value = choose(FAULT_CHOICES)

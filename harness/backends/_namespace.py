@@ -8,25 +8,28 @@ gives each schedule its own namespace of partitions in one shared container inst
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Self
 
 import attrs
 
-from stores import Doc, Expected, Store, Updated, UpdateResult
+from stores import Doc, Expected, Store, StoreWrapper, Updated, UpdateResult
 
 __all__ = ["NamespacedStore"]
 
 
-class NamespacedStore:
+class NamespacedStore(StoreWrapper):
     """``inner`` seen through partition keys ``<prefix>~<partition_key>``.
 
     Adds no scheduling point: each call is exactly one call of ``inner``.  Documents come back
-    with the caller's partition key.
+    with the caller's partition key.  A fork keeps the prefix over the fork of ``inner``.
     """
 
     def __init__(self, inner: Store, prefix: str) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.prefix = prefix
+
+    def _rewrap(self, inner: Store) -> Self:
+        return type(self)(inner, self.prefix)
 
     def _pk(self, partition_key: str) -> str:
         return f"{self.prefix}~{partition_key}"

@@ -102,7 +102,7 @@ def _cosmos_stores() -> Iterator[Callable[[], Store]]:
     import uuid
     from contextlib import ExitStack
 
-    from stores._cosmos import CosmosStore
+    from stores.cosmos import CosmosStore
     from stores.emulator import start_emulator
 
     from ._namespace import NamespacedStore

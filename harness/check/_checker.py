@@ -41,27 +41,28 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Sequence
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 import attrs
 
-from models._protocol import Model
+from models import Model
 
-from ._history import Operation
+from .._findings import Finding
+from ._operation import Operation
 
 __all__ = [
     "CheckResult",
     "HistoryNotLinearizable",
     "LinearizabilityUndecided",
+    "LinearizabilityViolation",
     "Verdict",
-    "Violation",
     "check_operations",
 ]
 
 Verdict = Literal["linearizable", "not_linearizable", "undecided"]
 
 
-class HistoryNotLinearizable(AssertionError):
+class HistoryNotLinearizable(Finding):
     """A finding: the history has no linearization; the message is the checker's explanation."""
 
     def __init__(self, result: CheckResult) -> None:
@@ -69,7 +70,7 @@ class HistoryNotLinearizable(AssertionError):
         super().__init__(result.explanation)
 
 
-class LinearizabilityUndecided(AssertionError):
+class LinearizabilityUndecided(Finding):
     """The checker ran out of time: not a pass.  Raise the timeout or shrink the history."""
 
     def __init__(self, result: CheckResult) -> None:
@@ -78,7 +79,7 @@ class LinearizabilityUndecided(AssertionError):
 
 
 @attrs.frozen(kw_only=True)
-class Violation:
+class LinearizabilityViolation:
     """Why a partition has no linearization, as far as the search got.
 
     ``prefix`` is the longest linearizable prefix found (in linearization order) and ``state``
@@ -118,7 +119,7 @@ class CheckResult:
     partitions_checked: int
     elapsed: float
     explanation: str
-    violation: Violation | None = None
+    violation: LinearizabilityViolation | None = None
     linearizations: tuple[tuple[Operation[Any, Any], ...], ...] = ()
 
     def __bool__(self) -> bool:
@@ -160,9 +161,31 @@ def _unhashable(model: Model[Any, Any, Any], method: str, state: object) -> Type
     )
 
 
-def _search(
-    model: Model[Any, Any, Any], ops: Sequence[Operation[Any, Any]], budget: list[int]
-) -> _Search:
+class _Lists(NamedTuple):
+    """The search's two doubly linked lists over flat arrays indexed by entry (see :func:`_link`).
+
+    Positions ``1..2n`` are the entries in time order; ``0`` is the main list's head, ``end``
+    its tail, ``uhead`` / ``utail`` the unknown list's.  ``mt[e]`` is the return entry of call
+    entry ``e`` (``> 0``), ``0`` for a return entry and ``-1`` for the call of an unknown
+    outcome.  ``opi[e]`` is the operation's index in the partition, ``bit[e]`` its bit in the
+    linearized set, ``inputs[e]`` / ``outputs[e]`` what the model is asked about.  A
+    NamedTuple, not an attrs value: :func:`_search` unpacks it into locals in one statement.
+    """
+
+    end: int
+    uhead: int
+    size: int
+    nxt: list[int]
+    prv: list[int]
+    mt: list[int]
+    opi: list[int]
+    bit: list[int]
+    inputs: list[Any]
+    outputs: list[Any]
+
+
+def _link(ops: Sequence[Operation[Any, Any]]) -> _Lists:
+    """The lists the search starts from: every operation in, nothing lifted out."""
     n = len(ops)
     # Entries sorted by time; at equal times calls (kind 0) before returns (kind 1): closed
     # intervals, as in Porcupine.  The sort is stable, so ties keep history order.  Positions
@@ -219,16 +242,27 @@ def _search(
     prv[end] = last
     nxt[ulast] = utail
     prv[utail] = ulast
-    mt[utail] = -1  # utail > every position, so the window test below stops there
+    mt[utail] = -1  # utail > every position, so the window test in _search stops there
+    return _Lists(end, uhead, size, nxt, prv, mt, opi, bit, inputs, outputs)
 
-    # Interned states: index <-> state.  trans[e] memoizes step for call entry e: state index
-    # -> next state index, or -1 when the model rejects it (or it is a pointless unknown).
+
+def _intern_init(model: Model[Any, Any, Any]) -> tuple[list[Any], dict[Any, int]]:
+    """The interned states, index <-> state, holding the initial state at index 0."""
     init = model.init()
-    states: list[Any] = [init]
     try:
-        index_of: dict[Any, int] = {init: 0}
+        return [init], {init: 0}
     except TypeError:
         raise _unhashable(model, "init", init) from None
+
+
+def _search(
+    model: Model[Any, Any, Any], ops: Sequence[Operation[Any, Any]], budget: list[int]
+) -> _Search:
+    # Locals, not attribute reads: the loop below is the checker's whole cost.
+    end, uhead, size, nxt, prv, mt, opi, bit, inputs, outputs = _link(ops)
+    # Interned states: index <-> state.  trans[e] memoizes step for call entry e: state index
+    # -> next state index, or -1 when the model rejects it (or it is a pointless unknown).
+    states, index_of = _intern_init(model)
     seen: list[set[int]] = [set()]  # Lowe's cache, split by state: the bitsets seen with it
     trans: list[dict[int, int]] = [{} for _ in range(size)]
     step = model.step
@@ -356,7 +390,7 @@ def _explain(
     count: int,
     ops: Sequence[Operation[Any, Any]],
     prefix_ids: list[int],
-) -> Violation:
+) -> LinearizabilityViolation:
     """Replay the longest prefix and say, operation by operation, why nothing can follow it."""
     state = model.init()
     for i in prefix_ids:
@@ -407,7 +441,7 @@ def _explain(
         f"({_when(ops[blocking])}) must take effect before it returns:",
         *reasons,
     ]
-    return Violation(
+    return LinearizabilityViolation(
         partition_index=index,
         partition=tuple(ops),
         prefix=tuple(ops[i] for i in prefix_ids),

@@ -11,11 +11,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, TextIO
 
-from models._protocol import Model
-from models._register import CasRegisterModel, EtcdRegisterModel, KvModel
+from models import CasRegisterModel, EtcdRegisterModel, KvModel, Model
 
+from .._exit import ExitCode
 from ._checker import CheckResult, check_operations
-from ._history import HistoryFormatError, Operation, read_jsonl
+from ._jsonl import read_jsonl
+from ._operation import HistoryFormatError, Operation
 from ._porcupine import read_porcupine_etcd, read_porcupine_kv
 
 __all__ = [
@@ -42,10 +43,11 @@ HISTORY_FORMATS: Final[Mapping[str, str | None]] = {
     "porcupine-kv": "kv",
 }
 
-EXIT_LINEARIZABLE: Final = 0
-EXIT_NOT_LINEARIZABLE: Final = 1
-EXIT_BAD_INPUT: Final = 2
-EXIT_UNDECIDED: Final = 4
+# Exit codes from the one table (``harness._exit``).
+EXIT_LINEARIZABLE: Final = ExitCode.OK
+EXIT_NOT_LINEARIZABLE: Final = ExitCode.FINDING
+EXIT_BAD_INPUT: Final = ExitCode.USAGE
+EXIT_UNDECIDED: Final = ExitCode.UNDECIDED
 
 
 def _load(

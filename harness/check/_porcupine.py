@@ -13,7 +13,7 @@ import os
 import re
 from typing import Any, Final
 
-from models._register import (
+from models import (
     EtcdCas,
     EtcdCasResult,
     EtcdRead,
@@ -27,7 +27,7 @@ from models._register import (
     KvValue,
 )
 
-from ._history import HistoryFormatError, Operation, Outcome
+from ._operation import HistoryFormatError, Operation, Outcome
 
 __all__ = ["read_porcupine_etcd", "read_porcupine_kv"]
 

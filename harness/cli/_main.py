@@ -15,11 +15,12 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import NoReturn, TextIO
+from typing import NoReturn, TextIO, cast
 
 from stores import StoreError, StoreMisuse
 from stores.emulator import EmulatorError
 
+from .._exit import ExitCode
 from ..backends import UnknownBackend, backend_names, get_backend
 from ..check import HISTORY_FORMATS, HISTORY_MODELS, check_history_files
 from ..conformance import ConformanceCheck, FactoryError, load_factory, run_store_conformance
@@ -27,7 +28,6 @@ from ..explore import (
     DEFAULT_STORES,
     STRATEGIES,
     CheckRow,
-    NondeterminismError,
     UnknownScenario,
     UnknownStrategy,
     explore,
@@ -38,13 +38,19 @@ from ..explore import (
     replay,
     scenario_names,
 )
-from ..report import Progress, explored_schedules, write_report
-from ..runtime import ScheduleFormatError
+from ..report import write_report
+from ..runtime import NondeterminismError, ScheduleFormatError
 from ..runtime.schedulers import ScheduleDiverged
+from ._progress import Progress
 
 __all__ = ["EXIT_FINDING", "EXIT_INFRA", "EXIT_OK", "EXIT_UNDECIDED", "EXIT_USAGE", "main"]
 
-EXIT_OK, EXIT_FINDING, EXIT_USAGE, EXIT_INFRA, EXIT_UNDECIDED = 0, 1, 2, 3, 4
+# The one table (``harness._exit``), under the short names this module has always used.
+EXIT_OK = ExitCode.OK
+EXIT_FINDING = ExitCode.FINDING
+EXIT_USAGE = ExitCode.USAGE
+EXIT_INFRA = ExitCode.INFRA
+EXIT_UNDECIDED = ExitCode.UNDECIDED
 
 
 class UsageError(Exception):
@@ -182,7 +188,7 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
 
             def on_row(row: CheckRow) -> None:
                 counts["done"] += 1
-                counts["schedules"] += explored_schedules(row.evidence) or 0
+                counts["schedules"] += row.schedules or 0
                 counts["findings"] += not row.as_expected
                 progress.update(
                     checks_done=counts["done"],
@@ -318,6 +324,7 @@ def _cmd_conformance(args: argparse.Namespace, out: TextIO) -> int:
             failed=not c.passed,
             evidence=c.evidence,
             counterexample=c.counterexample,
+            schedules=c.schedules,
         )
         for c in result.checks
     ]
@@ -356,8 +363,51 @@ def _cmd_stores(out: TextIO) -> int:
     return EXIT_OK
 
 
+class _Quiet:
+    """``out`` that stops writing, silently, once its reader has gone away.
+
+    ``claimcheck run | head`` closes the pipe while the run goes on: the rest of the output is
+    dropped, but the run still ends with its own verdict and exit code, never a "Broken pipe"
+    failure.
+    """
+
+    def __init__(self, inner: TextIO) -> None:
+        self.inner = inner
+        self.closed_by_reader = False
+
+    def write(self, text: str) -> int:
+        if not self.closed_by_reader:
+            try:
+                self.inner.write(text)
+            except BrokenPipeError:
+                self._reader_gone()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.closed_by_reader:
+            try:
+                self.inner.flush()
+            except BrokenPipeError:
+                self._reader_gone()
+
+    def isatty(self) -> bool:
+        return self.inner.isatty()
+
+    def _reader_gone(self) -> None:
+        self.closed_by_reader = True
+        try:
+            # Python flushes sys.stdout again at exit: point it at nothing, so that flush
+            # cannot fail.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.inner.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    out = out or sys.stdout
+    quiet = _Quiet(out or sys.stdout)
+    out = cast(TextIO, quiet)
     args = _parser().parse_args(argv)
     # The Cosmos SDK logs endpoint-health warnings on its own; findings are what we print.
     logging.getLogger("azure").setLevel(logging.ERROR)
@@ -393,15 +443,16 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except NondeterminismError as error:
         print(f"claimcheck: finding: {_one_line(error)}", file=sys.stderr)
         return EXIT_FINDING
+    except BrokenPipeError:
+        # Before the OSError handler, which would call this an infrastructure failure.  Only
+        # a write to stderr gets here (stdout is a _Quiet writer): nothing left to say.
+        return EXIT_INFRA
     except (InfrastructureError, StoreError, OSError, EmulatorError) as error:
         print(f"claimcheck: infrastructure failure: {_one_line(error)}", file=sys.stderr)
         return EXIT_INFRA
-    except BrokenPipeError:
-        # The reader went away (`claimcheck ... | head`): nothing left to say to it.
-        return EXIT_OK
     except KeyboardInterrupt:
         print("claimcheck: interrupted", file=sys.stderr)
-        return 130
+        return ExitCode.INTERRUPTED
     except Exception as error:
         if os.environ.get("CLAIMCHECK_DEBUG"):
             raise

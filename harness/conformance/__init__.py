@@ -1,20 +1,22 @@
 """The conformance suite for store backends: ``run_store_conformance(make_store)``.
 
-Layout: ``_suite`` (the checks, the validator that turns garbage results into evidence, the
-watchdog that names a hung operation, factory loading).  Depends on ``explore``, ``check``,
+Layout: ``_suite`` (the plan, the verdicts, ``run_store_conformance``), ``_checks`` (one
+function per check), ``_validator`` (``ValidatingStore``, which turns garbage results into
+evidence), ``_watchdog`` (runs a check in a thread and names a hung operation), ``_factory``
+(``load_factory``: ``MODULE:FACTORY`` to a store factory).  Depends on ``explore``, ``check``,
 ``backends``, ``runtime``.
 """
 
+from ._factory import FactoryError, load_factory
 from ._suite import (
     CHECKS,
     ConformanceCheck,
     ConformanceResult,
-    FactoryError,
     NonConformance,
     get_cached_result,
-    load_factory,
     run_store_conformance,
 )
+from ._validator import ValidatingStore
 
 __all__ = [
     "CHECKS",
@@ -22,6 +24,7 @@ __all__ = [
     "ConformanceResult",
     "FactoryError",
     "NonConformance",
+    "ValidatingStore",
     "get_cached_result",
     "load_factory",
     "run_store_conformance",

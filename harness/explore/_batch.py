@@ -1,42 +1,41 @@
 """A concurrent batch of coordinator operations, recorded as a history and checked.
 
 Used by the Hypothesis state machine (``harness.stateful``): from a known model state, a few
-actors each run a few fleet operations under a scheduler; every operation is recorded with
-logical invoke/return times; the history is checked for linearizability against the fleet
-model starting from that state.
+actors each run a few fleet operations under a scheduler; the run is recorded and checked
+exactly as a scenario run is (``_verdict``), from that model state.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from fleet import Coordinator
-from models import FleetLinearModel, FleetOp, FleetState, Inspect, Observation
-from stores import Doc, Expected, OutcomeUnknown, Store, StoreUnavailable, UpdateResult
+from models import FleetLinearModel, FleetOp, FleetState
+from stores import (
+    Doc,
+    Expected,
+    Store,
+    StoreWrapper,
+    UpdateResult,
+)
 
-from ..check import CheckResult, HistoryRecorder, Operation, check_operations
+from ..check import CheckResult, Operation, check_operations
 from ..runtime import ActorError, Execution, ScheduleToken, drive, encode, run_actors
 from ..runtime.schedulers import Scheduler
-from ._scenarios import Observed, adhoc_scenario, observed_state, perform
+from ._scenarios import actor_coroutine, adhoc_scenario, observed_state
+from ._verdict import CHECK_TIMEOUT, history_of
 
-__all__ = ["BatchOutcome", "observe", "run_batch"]
+__all__ = ["BatchOutcome", "run_batch"]
 
 
 def _unfaulted(store: Store) -> Store:
     """The store to read the final state from: past a fault layer, which is under test only
     while the actors run."""
-    inner = getattr(store, "inner", None)
-    return inner if type(store).__name__ == "FaultyStore" and inner is not None else store
-
-
-def observe(result: Observed) -> Observation:
-    """A coordinator answer in the model's terms."""
-    if isinstance(result, tuple):
-        return Observation(kind="reaped", reaped=tuple(result))
-    return Observation(kind=result.kind, epoch=result.epoch, expires_at=result.expires_at)
+    return store.inner if isinstance(store, StoreWrapper) and store.injects_faults else store
 
 
 class _Clock:
@@ -57,11 +56,15 @@ class _Clock:
         return 2 * self.completed
 
 
-class _CountingStore:
+class _CountingStore(StoreWrapper):
     """Counts completed operations of ``inner`` for :class:`_Clock`; adds no scheduling point."""
 
+    # The clock times one batch: a copy counting into it, or into a clock of its own, would
+    # stamp a history it does not belong to.
+    forkable = False
+
     def __init__(self, inner: Store, clock: _Clock) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.clock = clock
 
     async def _count(self, coro: Any) -> Any:
@@ -123,41 +126,23 @@ def run_batch(
     *,
     store_name: str,
 ) -> BatchOutcome:
-    """Run ``actors`` concurrently on ``coord`` (whose store holds ``before``) and check them."""
-    clock = _Clock()
-    counted = coord.with_store(_CountingStore(coord.store, clock))
-    recorder = HistoryRecorder()
+    """Run ``actors`` concurrently on ``coord`` (whose store holds ``before``) and check them.
 
-    def make(name: str, ops: Sequence[FleetOp]) -> Any:
-        async def actor() -> None:
-            for op in ops:
-                handle = recorder.invoke(name, op, time=clock.invoke_time())
-                try:
-                    result = await perform(counted, op)
-                except (OutcomeUnknown, StoreUnavailable):
-                    # The caller never learned: the checker lets it take effect or not.
-                    recorder.unknown(handle)
-                    return
-                recorder.ok(handle, observe(result), time=clock.return_time())
-
-        return actor
-
-    execution = run_actors([make(name, ops) for name, ops in actors], scheduler)
+    The actors are the scenario actors (``actor_coroutine``) and the check is the one every
+    scenario run gets (``_verdict.history_of``), so the batch's token replays exactly what ran.
+    """
+    tick = itertools.count().__next__
+    names = [name for name, _ in actors]
+    execution = run_actors([actor_coroutine(coord, ops, tick=tick) for _, ops in actors], scheduler)
     errors = tuple(
         f"actor {name} raised {type(r.error).__name__}: {r.error}"
-        for (name, _), r in zip(actors, execution.results, strict=True)
+        for name, r in zip(names, execution.results, strict=True)
         if isinstance(r, ActorError)
     )
+    logs = [[] if isinstance(r, ActorError) else r for r in execution.results]
     final = observed_state(drive(_unfaulted(coord.store).list_partition(coord.partition)))
-    # Each job's final state is recorded as one more operation, after every other returned,
-    # so the checker must also explain the state the store ended in.
-    end = clock.return_time() + 1
-    for job_id in sorted({j for j, _ in before.jobs} | {j for j, _ in final.jobs}):
-        handle = recorder.invoke("harness", Inspect(job_id=job_id), time=end)
-        recorder.ok(handle, Observation(kind="state", job=final.job(job_id)), time=end + 1)
-        end += 2
-    operations = tuple(recorder.operations())
-    check = check_operations(FleetLinearModel(before), operations, timeout=10.0)
+    operations, _ = history_of(names, logs, final, before)
+    check = check_operations(FleetLinearModel(before), operations, timeout=CHECK_TIMEOUT)
     scenario = adhoc_scenario(before, actors)
     token = encode(
         ScheduleToken(
@@ -165,10 +150,11 @@ def run_batch(
             store=store_name,
             size=len(actors),
             steps=execution.schedule,
+            data=execution.data,
         )
     )
     return BatchOutcome(
-        operations=operations,
+        operations=tuple(operations),
         execution=execution,
         check=check,
         final=final,

@@ -12,6 +12,7 @@ all 0), which for in-process stores makes every actor read before any writes.
 
 from __future__ import annotations
 
+import itertools
 import random
 from typing import Any
 
@@ -20,10 +21,12 @@ import trio
 
 from fleet import Coordinator, FleetResult
 
+from .._findings import Violation
 from ..backends import identity
 from ..runtime import ActorError
-from ._explore import StoreFactory
-from ._scenarios import Scenario, actor_coroutine, check_run, initial_state, perform
+from ._runner import StoreFactory
+from ._scenarios import Scenario, actor_coroutine, perform
+from ._verdict import check_run, initial_state
 
 __all__ = ["ConcurrentOutcome", "run_concurrently"]
 
@@ -35,25 +38,28 @@ class ConcurrentOutcome:
     trials: int
     failing_trials: int
     first_failure: int | None
-    violations: tuple[str, ...]
+    violations: tuple[Violation, ...]
     claimed_counts: tuple[int, ...]
     conflict_counts: tuple[int, ...]
 
 
 async def _trial(
     scenario: Scenario, size: int, factory: StoreFactory, offsets: list[int]
-) -> tuple[list[str], int, int]:
+) -> tuple[tuple[Violation, ...], int, int]:
     coord = Coordinator(factory(identity), partition="jobs")
     for op in scenario.setup:
         await perform(coord, op)
     named = scenario.actors(size)
     results: list[Any] = [None] * len(named)
+    # One event counter shared by the tasks: trio runs them on one thread, so the order in
+    # which they take numbers is the real order of their invokes and returns.
+    tick = itertools.count().__next__
 
     async def run(index: int, ops: Any) -> None:
         for _ in range(offsets[index]):
             await trio.lowlevel.checkpoint()
         try:
-            results[index] = await actor_coroutine(coord, ops)()
+            results[index] = await actor_coroutine(coord, ops, tick=tick)()
         except Exception as error:
             results[index] = ActorError(error=error)
 
@@ -67,7 +73,7 @@ async def _trial(
         r
         for log in results
         if not isinstance(log, ActorError)
-        for _, r in log
+        for _, r, _, _ in log
         if isinstance(r, FleetResult)
     ]
     claimed = sum(r.kind == "claimed" for r in outcomes)
@@ -88,7 +94,7 @@ def run_concurrently(
     rng = random.Random(seed)
     failing = 0
     first: int | None = None
-    first_violations: tuple[str, ...] = ()
+    first_violations: tuple[Violation, ...] = ()
     claimed: list[int] = []
     conflicts: list[int] = []
     n = len(scenario.actors(size))

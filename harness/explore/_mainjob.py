@@ -13,7 +13,9 @@ import attrs
 
 from ..backends import Backend, get_backend
 from ._concurrent import run_concurrently
-from ._explore import Counterexample, StoreFactory, explore
+from ._counterexample import Counterexample
+from ._explore import explore
+from ._runner import StoreFactory
 from ._scenarios import get_scenario, scenario_names
 
 __all__ = ["DEFAULT_STORES", "CheckRow", "main_job", "planned_checks", "render_table"]
@@ -43,6 +45,8 @@ class CheckRow:
     failed: bool
     evidence: str
     counterexample: Counterexample | None = None
+    #: Schedules explored (controlled checks); None for trio trials, which have no schedule.
+    schedules: int | None = None
 
     @property
     def as_expected(self) -> bool:
@@ -60,7 +64,7 @@ def _trio_checks(
 ) -> Iterator[CheckRow]:
     for scenario, size in (("claim-race", 2), ("claim-race", 10), ("zombie-lease", 3)):
         outcome = run_concurrently(get_scenario(scenario), size, factory, seed=seed, trials=trials)
-        problems = list(outcome.violations)
+        problems = [v.sentence for v in outcome.violations]
         if scenario == "claim-race" and not control:
             # Exactly one winner in every trial; the others lost the compare-and-set
             # (conflict) or read the job after the winner wrote (not_claimable).
@@ -95,7 +99,7 @@ def _controlled_checks(
             result = explore(scenario, store, strategy, seed=seed, budget=budget, factory=factory)
             cx = result.counterexample
             if cx is not None:
-                evidence = f"schedule #{result.schedules}: {cx.violations[0]}"
+                evidence = f"schedule #{result.schedules}: {cx.violations[0].sentence}"
             elif strategy == "exhaustive":
                 state = "all" if result.complete else "first"
                 evidence = f"{state} {result.schedules} schedules (sleep sets), no violation"
@@ -108,6 +112,7 @@ def _controlled_checks(
                 failed=cx is not None,
                 evidence=evidence,
                 counterexample=cx,
+                schedules=result.schedules,
             )
 
 

@@ -1,18 +1,17 @@
-"""Scenarios shipped with the harness, and the model-derived check every run of them gets.
+"""Scenarios shipped with the harness, and how their actors run.
 
 A scenario is data: set-up operations run sequentially, then a few actors, each a short
 sequence of fleet operations (``models`` op values) run concurrently under the scheduler.  An
 operation with ``epoch=WON`` means "the epoch this actor won for that job" and is skipped when
 the actor won nothing.  Because scenarios are made of model operations, their check comes from
-the reference model: the results the actors saw, and the state the store ends in, must be
-explained by *some* sequential order of the same operations (each actor's own order kept) run
-through ``models.apply``.  Named invariants (double assignment, fencing, epochs) are reported
-first, in plain words, since they are what a reader of a finding wants to see.
+the reference model (``_verdict``): each actor logs its calls as a history, which must be
+linearizable under ``models.FleetLinearModel``.
 """
 
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import zlib
 from collections.abc import Callable, Coroutine, Mapping, Sequence
@@ -32,29 +31,20 @@ from models import (
     Reap,
     Release,
     Renew,
-    apply,
-    check_invariants,
-    check_outcomes,
 )
 from stores import Doc, OutcomeUnknown, StoreUnavailable
-
-from ..runtime import ActorError
 
 __all__ = [
     "WON",
     "ActorLog",
-    "RunChecker",
     "Scenario",
     "Unknown",
     "UnknownScenario",
     "actor_coroutine",
     "adhoc_scenario",
-    "check_run",
     "describe_op",
     "describe_result",
-    "explain",
     "get_scenario",
-    "initial_state",
     "observed_state",
     "perform",
     "scenario_names",
@@ -73,7 +63,9 @@ class Unknown:
 
 
 Observed = FleetResult | tuple[str, ...]
-ActorLog = list[tuple[FleetOp, Observed | Unknown]]
+#: One actor's calls: the operation, its answer, and the event numbers of its invoke and its
+#: return (one counter per run, shared by every actor, so real-time order is kept).
+ActorLog = list[tuple[FleetOp, "Observed | Unknown", int, int]]
 
 
 class UnknownScenario(LookupError):
@@ -288,8 +280,18 @@ OpHook = Callable[[FleetOp, "Observed | Unknown | None"], None]
 
 
 def actor_coroutine(
-    coord: Coordinator, ops: Sequence[FleetOp], hook: OpHook | None = None
+    coord: Coordinator,
+    ops: Sequence[FleetOp],
+    hook: OpHook | None = None,
+    tick: Callable[[], int] | None = None,
 ) -> Callable[[], Coroutine[Any, Any, ActorLog]]:
+    """The actor that performs ``ops`` in order and logs each call with its answer.
+
+    ``tick`` numbers invoke and return events; actors of one run must share it (a fresh
+    ``itertools.count().__next__`` per run) so that the log is a history.
+    """
+    clock = tick if tick is not None else itertools.count().__next__
+
     async def actor() -> ActorLog:
         log: ActorLog = []
         won: dict[str, int] = {}
@@ -302,16 +304,18 @@ def actor_coroutine(
                 op = cast(FleetOp, attrs.evolve(cast(Any, spec), epoch=epoch))
             if hook is not None:
                 hook(op, None)
+            invoked = clock()
             try:
                 result: Observed | Unknown = await perform(coord, op)
             except (OutcomeUnknown, StoreUnavailable) as error:
                 result = Unknown(error=f"{type(error).__name__}: {error}")
+            returned = clock()
             if hook is not None:
                 hook(op, result)
             if isinstance(result, FleetResult) and result.kind == "claimed":
                 assert result.epoch is not None
                 won[result.job_id] = result.epoch
-            log.append((op, result))
+            log.append((op, result, invoked, returned))
         return log
 
     return actor
@@ -346,18 +350,6 @@ def describe_result(result: Observed | Unknown | ModelResult) -> str:
     elif isinstance(result, FleetResult) and result.detail:
         text += f" ({result.detail})"
     return text
-
-
-def _matches(model: ModelResult, seen: Observed | Unknown) -> bool:
-    if isinstance(seen, Unknown):
-        return True
-    if isinstance(seen, tuple):
-        return model.kind == "reaped" and sorted(model.reaped) == sorted(seen)
-    if model.kind != seen.kind:
-        return False
-    if seen.kind in ("claimed", "renewed"):
-        return model.epoch == seen.epoch and model.expires_at == seen.expires_at
-    return True
 
 
 async def seed_documents(coord: Coordinator, state: FleetState) -> None:
@@ -399,147 +391,3 @@ def observed_state(docs: Sequence[Doc]) -> FleetState:
             runs=tuple(runs.get((job_id, e), "<missing>") for e in range(1, top + 1)),
         )
     return FleetState(jobs=tuple(sorted(out.items())))
-
-
-def _same_state(model: FleetState, seen: FleetState, lenient: bool) -> bool:
-    """Equal states; with ``lenient`` (some call's outcome is unknown) a run document may be
-    missing, since a claimer whose call failed may not have derived its run yet."""
-    if model == seen:
-        return True
-    if not lenient or len(model.jobs) != len(seen.jobs):
-        return False
-    for (mid, mjob), (sid, sjob) in zip(model.jobs, seen.jobs, strict=True):
-        if mid != sid or attrs.evolve(mjob, runs=()) != attrs.evolve(sjob, runs=()):
-            return False
-        if len(mjob.runs) != len(sjob.runs) or any(
-            s != m and s != "<missing>" for m, s in zip(mjob.runs, sjob.runs, strict=True)
-        ):
-            return False
-    return True
-
-
-def explain(
-    initial: FleetState, logs: Sequence[ActorLog], final: FleetState
-) -> list[tuple[int, int]] | None:
-    """A sequential order (list of (actor, index)) of the logged operations that reproduces
-    every logged result and the final state through the model, or None if there is none.
-
-    ``conflict`` answers are matched as "no effect": a compare-and-set may lose to a writer
-    that the sequential order places elsewhere.
-    """
-    seen: set[tuple[tuple[int, ...], FleetState]] = set()
-    order: list[tuple[int, int]] = []
-    total = sum(len(log) for log in logs)
-
-    lenient = any(isinstance(r, Unknown) for log in logs for _, r in log)
-
-    def search(positions: tuple[int, ...], state: FleetState) -> bool:
-        if len(order) == total:
-            return _same_state(state, final, lenient)
-        if (positions, state) in seen:
-            return False
-        seen.add((positions, state))
-        for a, log in enumerate(logs):
-            p = positions[a]
-            if p == len(log):
-                continue
-            op, result = log[p]
-            if isinstance(result, Unknown):
-                # Unknown outcome: it either never took effect ...
-                order.append((a, p))
-                if search((*positions[:a], p + 1, *positions[a + 1 :]), state):
-                    return True
-                order.pop()
-                nxt, _ = apply(state, op)  # ... or took effect, with whatever answer.
-            elif isinstance(result, FleetResult) and result.kind == "conflict":
-                nxt = state
-            else:
-                nxt, model_result = apply(state, op)
-                if not _matches(model_result, result):
-                    continue
-            order.append((a, p))
-            if search((*positions[:a], p + 1, *positions[a + 1 :]), nxt):
-                return True
-            order.pop()
-        return False
-
-    return order if search(tuple(0 for _ in logs), initial) else None
-
-
-def check_run(
-    initial: FleetState,
-    names: Sequence[str],
-    results: Sequence[Any],
-    final_docs: Sequence[Doc],
-    final: FleetState | None = None,
-) -> list[str]:
-    """Violations (plain sentences) of one scenario run; empty when it is correct."""
-    problems: list[str] = []
-    logs: list[ActorLog] = []
-    for name, result in zip(names, results, strict=True):
-        if isinstance(result, ActorError):
-            problems.append(f"actor {name} raised {type(result.error).__name__}: {result.error}")
-            logs.append([])
-        else:
-            logs.append(result)
-    if problems:
-        return problems
-    claims: dict[str, list[tuple[str, int]]] = {}
-    for log in logs:
-        for op, result in log:
-            if (
-                isinstance(op, Claim)
-                and isinstance(result, FleetResult)
-                and result.kind == "claimed"
-            ):
-                assert result.epoch is not None
-                claims.setdefault(op.job_id, []).append((op.worker_id, result.epoch))
-    problems += check_outcomes(claims)
-    if final is None:
-        final = observed_state(final_docs)
-    problems += check_invariants(final)
-    if explain(initial, logs, final) is None:
-        told = "; ".join(
-            f"{describe_op(op)} -> {describe_result(result)}" for log in logs for op, result in log
-        )
-        state = "; ".join(
-            f"{job_id} {job.status} epoch {job.epoch} worker {job.worker} runs {list(job.runs)}"
-            for job_id, job in final.jobs
-        )
-        problems.append(
-            "not linearizable: no sequential order of these operations gives these answers "
-            f"and this final state under the reference model: {told}; final: {state}"
-        )
-    return problems
-
-
-class RunChecker:
-    """``check_run`` with a memo: many schedules end in the same answers and the same state,
-    and the verdict depends on nothing else, so each distinct outcome is checked once."""
-
-    def __init__(self, scenario: Scenario, names: Sequence[str]) -> None:
-        self.initial = initial_state(scenario)
-        self.names = tuple(names)
-        self._memo: dict[Any, tuple[str, ...]] = {}
-
-    def __call__(self, results: Sequence[Any], final_docs: Sequence[Doc]) -> tuple[str, ...]:
-        if any(isinstance(r, ActorError) for r in results):
-            return tuple(check_run(self.initial, self.names, results, final_docs))
-        # The raw documents are a cheaper key than the model state derived from them.
-        docs_key = tuple((d.id, tuple(d.body.items())) for d in final_docs)
-        key = (tuple(tuple(log) for log in results), docs_key)
-        try:
-            verdict = self._memo.get(key)
-        except TypeError:  # an unhashable body value (a nested payload): check without memo
-            return tuple(check_run(self.initial, self.names, results, final_docs))
-        if verdict is None:
-            verdict = tuple(check_run(self.initial, self.names, results, final_docs))
-            self._memo[key] = verdict
-        return verdict
-
-
-def initial_state(scenario: Scenario) -> FleetState:
-    state = scenario.initial
-    for op in scenario.setup:
-        state, _ = apply(state, op)
-    return state

@@ -42,11 +42,14 @@ from models import (
 )
 from stores import Store
 
+from .._findings import Finding
 from ..runtime import drive
 from ..runtime.schedulers import HypothesisScheduler, UnsupportedChoice
-from ._batch import BatchOutcome, observe, run_batch
-from ._explore import Counterexample, explore
+from ._batch import BatchOutcome, run_batch
+from ._counterexample import Counterexample
+from ._explore import explore
 from ._scenarios import adhoc_scenario, observed_state, perform
+from ._verdict import observe
 
 __all__ = ["BatchFinding", "fleet_machine"]
 
@@ -54,7 +57,7 @@ JOBS = ("j1", "j2")
 WORKERS = ("w1", "w2", "w3")
 
 
-class BatchFinding(AssertionError):
+class BatchFinding(Finding):
     """A concurrent batch whose answers no sequential order explains.
 
     ``outcome`` is the batch as Hypothesis ran it; ``actors``, ``token`` and ``counterexample``

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from stores import Doc, Expected, Store, UpdateResult
+from stores import Doc, Expected, Store, StoreWrapper, UpdateResult
 
 __all__ = ["TracingStore", "describe_doc"]
 
@@ -22,15 +22,16 @@ def describe_doc(doc: Doc | None) -> str:
     return f"doc rev {doc.rev}"
 
 
-class TracingStore:
+class TracingStore(StoreWrapper):
     """Delegates to ``inner`` and appends one line per completed operation to ``log``.
 
     Adds no scheduling point of its own: the inner store's point is the operation's point, and
-    the log line is written in the same step, right after the operation takes effect.
+    the log line is written in the same step, right after the operation takes effect.  A fork
+    starts an empty log.
     """
 
     def __init__(self, inner: Store) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.log: list[str] = []
 
     async def _call(self, what: str, coro: Any) -> Any:

@@ -1,14 +1,15 @@
-"""The report layer: JSON and self-contained HTML reports of a run, and the progress line.
+"""The report layer: JSON and self-contained HTML reports of a run.
 
-Depends on ``explore`` (counterexamples and timelines).
+Layout: ``_report`` (the JSON document and the HTML page), ``assets/`` (the page's CSS and
+script, real files inlined into every page).  Depends on ``explore`` (counterexamples and
+timelines).
 """
 
 from ._report import (
     MAX_BARS,
     MAX_COUNTEREXAMPLES,
     MAX_TRACE_LINES,
-    Progress,
-    explored_schedules,
+    ReportRow,
     write_report,
 )
 
@@ -16,7 +17,6 @@ __all__ = [
     "MAX_BARS",
     "MAX_COUNTEREXAMPLES",
     "MAX_TRACE_LINES",
-    "Progress",
-    "explored_schedules",
+    "ReportRow",
     "write_report",
 ]

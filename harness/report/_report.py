@@ -3,8 +3,8 @@
 ``write_report(rows, name=..., title=..., meta=...)`` takes the rows of any run (the main job's
 ``CheckRow``, or anything shaped like it, see :class:`ReportRow`) and writes both files.
 
-The HTML file is self-contained: inline CSS, inline SVG and one small inline script, no URL of
-any kind.  Its Content-Security-Policy allows exactly that style and that script (by hash) and
+The HTML file is self-contained: inline CSS, inline SVG and one small inline script (kept as
+real files in ``assets/`` and inlined), no URL of any kind.  Its Content-Security-Policy allows exactly that style and that script (by hash) and
 nothing else, so text from a run cannot become markup or code even if escaping were missed.
 It shows
 
@@ -21,7 +21,6 @@ A long history must not make a page no browser can open: the page shows at most
 (violating ones first, then the earliest) and ``MAX_TRACE_LINES`` trace lines (head and tail),
 and says how many it left out.  The JSON file always holds everything.
 
-``Progress`` is the status line ``claimcheck run`` shows on a terminal while it works.
 """
 
 from __future__ import annotations
@@ -31,10 +30,8 @@ import hashlib
 import html
 import json
 import os
-import re
-import time
-from collections.abc import Callable, Mapping, Sequence
-from importlib import metadata
+from collections.abc import Mapping, Sequence
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -46,10 +43,7 @@ __all__ = [
     "MAX_TRACE_LINES",
     "REPORT_FORMAT",
     "REPORT_VERSION",
-    "Progress",
     "ReportRow",
-    "StatusStream",
-    "explored_schedules",
     "write_report",
 ]
 
@@ -81,21 +75,8 @@ class ReportRow(Protocol):
     def evidence(self) -> str: ...
     @property
     def counterexample(self) -> Counterexample | None: ...
-
-
-_SCHEDULE_AT = re.compile(r"\bschedule #(\d+)")
-_SCHEDULES = re.compile(r"\b(\d[\d,]*) schedules\b")
-
-
-def explored_schedules(evidence: str) -> int | None:
-    """How many schedules a check's evidence says it explored, or None (trio trials, say).
-
-    "schedule #6: ..." explored 6; "all 85 schedules ..." and "500 schedules ..." what they say.
-    """
-    found = _SCHEDULE_AT.search(evidence)
-    if found is None:
-        found = _SCHEDULES.search(evidence)
-    return None if found is None else int(found.group(1).replace(",", ""))
+    @property
+    def schedules(self) -> int | None: ...
 
 
 def _version() -> str:
@@ -117,7 +98,7 @@ def write_report(
 
     ``meta`` describes the run and is shown as given; the CLI passes ``command``, ``seed``,
     ``started`` (ISO 8601) and ``elapsed`` (seconds), and may pass ``schedules`` (the total
-    explored; otherwise it is summed from the evidence).  ``claimcheck_version`` is added when
+    explored; otherwise it is the sum of the rows' ``schedules``).  ``claimcheck_version`` is added when
     missing.  Values that are not JSON are written as ``str(value)``.  Each file is written to a
     temporary name and renamed, so a reader never sees half a report.
     """
@@ -161,7 +142,7 @@ def _report_data(rows: Sequence[ReportRow], title: str, meta: Mapping[str, Any])
                 "verdict": row.verdict,
                 "as_expected": row.as_expected,
                 "evidence": row.evidence,
-                "schedules": explored_schedules(row.evidence),
+                "schedules": row.schedules,
                 "counterexample": ids.get(i),
             }
         )
@@ -169,7 +150,7 @@ def _report_data(rows: Sequence[ReportRow], title: str, meta: Mapping[str, Any])
             counterexamples.append(
                 {"id": ids[i], "check": row.check, "verdict": row.verdict, **_cx_data(cx)}
             )
-    counted = [n for n in map(explored_schedules, (r.evidence for r in rows)) if n is not None]
+    counted = [r.schedules for r in rows if r.schedules is not None]
     schedules = meta_out.get("schedules", sum(counted) if counted else None)
     return {
         "format": REPORT_FORMAT,
@@ -199,7 +180,16 @@ def _cx_data(cx: Counterexample) -> dict[str, Any]:
         "schedule_index": cx.schedule_index,
         "token": cx.token,
         "commands": cx.commands(),
-        "violations": list(cx.violations),
+        "violations": [v.sentence for v in cx.violations],
+        "violation_details": [
+            {
+                "kind": v.kind,
+                "subject": v.subject,
+                "operations": [{"actor": r.actor, "index": r.index} for r in v.operations],
+                "sentence": v.sentence,
+            }
+            for v in cx.violations
+        ],
         "trace": list(cx.trace),
         "timeline": [
             {
@@ -229,82 +219,14 @@ def _backends(rows: Sequence[ReportRow]) -> dict[str, bool]:
 
 # -- the HTML page ----------------------------------------------------------------------------
 
-_CSS = """\
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px;
-  color: #1f2328; background: #fff; max-width: 1400px; }
-h1 { font-size: 22px; margin: 0 0 8px; }
-h2 { font-size: 18px; margin: 28px 0 8px; }
-h3 { font-size: 15px; margin: 0 0 6px; }
-h4 { font-size: 13px; margin: 12px 0 4px; }
-code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
-dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; margin: 0; }
-dl.meta dt { color: #59636e; }
-dl.meta dd { margin: 0; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
-  word-break: break-all; }
-#status { font-weight: 600; padding: 6px 10px; border-radius: 6px; display: inline-block; }
-#status[data-ok=true] { background: #dafbe1; color: #1a7f37; }
-#status[data-ok=false] { background: #cf222e; color: #fff; }
-.legend { color: #59636e; font-size: 12px; }
-.chip { font: 600 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
-  padding: 1px 6px; border-radius: 4px; }
-.matrix-wrap { overflow-x: auto; }
-table#matrix { border-collapse: collapse; font-size: 13px; }
-#matrix th, #matrix td { border: 1px solid #d0d7de; padding: 3px 8px; }
-#matrix thead th { background: #f6f8fa; vertical-align: bottom; }
-#matrix thead th small { display: block; font-weight: normal; color: #6639ba; }
-#matrix tbody th { text-align: left; font-weight: normal; white-space: nowrap;
-  font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
-td.verdict { text-align: center; font: 600 12px ui-monospace, SFMono-Regular, Menlo, Consolas,
-  monospace; min-width: 56px; }
-td.verdict a { color: inherit; display: block; }
-[data-verdict] { background: #eaeef2; color: #424a53; }
-[data-verdict=pass] { background: #dafbe1; color: #1a7f37; }
-[data-verdict=caught] { background: #ece4ff; color: #6639ba; }
-[data-verdict=FAIL], [data-verdict=MISSED], [data-expected=false] {
-  background: #cf222e; color: #fff; }
-[data-verdict=none] { background: #fff; color: #8c959f; font-weight: normal; }
-section.counterexample { border: 1px solid #d0d7de; border-radius: 6px; padding: 12px 16px;
-  margin: 16px 0; }
-section.counterexample.unexpected { border: 2px solid #cf222e; }
-section.counterexample:target { outline: 3px solid #0969da; }
-.where { color: #59636e; margin: 0 0 6px; }
-ol.violations { margin: 6px 0; padding-left: 22px; }
-ol.violations li { white-space: pre-wrap; word-break: break-word; }
-ol.violations li:first-child { font-weight: 600; color: #a40e26; }
-.timeline-wrap { overflow-x: auto; margin: 8px 0; }
-svg.timeline { display: block; }
-svg.timeline text { font: 11px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
-  fill: #1f2328; }
-svg.timeline text.actor { font-weight: 600; }
-svg.timeline text.tick { fill: #6e7781; font-size: 10px; }
-svg.timeline text.result { fill: #424a53; }
-svg.timeline line.grid { stroke: #eaeef2; }
-svg.timeline rect.lane { fill: #f6f8fa; }
-svg.timeline text, svg.timeline line { pointer-events: none; }
-rect.op { fill: #ddf4ff; stroke: #54aeff; stroke-width: 1; }
-rect.op.violating { fill: #ffebe9; stroke: #cf222e; stroke-width: 2.5; }
-g.bar:hover rect.op { stroke-width: 3; }
-.omitted { color: #9a6700; font-style: italic; }
-pre { background: #f6f8fa; border-radius: 6px; padding: 8px 10px; margin: 4px 0;
-  white-space: pre-wrap; word-break: break-all; font-size: 12px; }
-pre.token { font-weight: 600; }
-"""
 
-# On load: what the browser actually laid out, as data- attributes on <body>, so a headless
-# browser's --dump-dom proves the page rendered (and an eye can check it in devtools).
-_SCRIPT = """\
-(function () {
-  var b = document.body, ops = document.querySelectorAll("svg.timeline rect.op");
-  var bad = document.querySelectorAll("svg.timeline rect.op.violating");
-  var w = function (el) { return el ? String(Math.round(el.getBoundingClientRect().width)) : "0"; };
-  b.dataset.rendered = String(ops.length);
-  b.dataset.violating = String(bad.length);
-  b.dataset.matrixWidth = w(document.getElementById("matrix"));
-  b.dataset.timelineWidth = w(document.querySelector("svg.timeline"));
-  b.dataset.opWidth = w(ops[0]);
-  b.dataset.violatingStroke = bad.length ? getComputedStyle(bad[0]).stroke : "";
-})();
-"""
+def _asset(name: str) -> str:
+    return resources.files(__package__).joinpath("assets", name).read_text(encoding="utf-8")
+
+
+# Real files beside this module, inlined into every page (the page stays self-contained).
+_CSS = _asset("report.css")
+_SCRIPT = _asset("report.js")
 
 
 def _sha256(text: str) -> str:
@@ -466,7 +388,9 @@ def _matrix_html(rows: Sequence[ReportRow], linked: Mapping[int, str]) -> str:
 def _counterexample_html(row: ReportRow, cx: Counterexample, cx_id: str) -> str:
     unexpected = "" if row.as_expected else " unexpected"
     seed = "" if cx.seed is None else f", seed {cx.seed}"
-    violations = "".join(f"<li>{_e(_clip(v))}</li>" for v in cx.violations[:MAX_VIOLATIONS])
+    violations = "".join(
+        f"<li>{_e(_clip(v.sentence))}</li>" for v in cx.violations[:MAX_VIOLATIONS]
+    )
     more_violations = len(cx.violations) - MAX_VIOLATIONS
     svg, omitted = _timeline_svg(cx.timeline)
     parts = [
@@ -614,98 +538,3 @@ def _timeline_svg(timeline: Sequence[TimelineOp]) -> tuple[str, int]:
         out.append("</g>")
     out.append("</svg></div>")
     return "".join(out), omitted
-
-
-# -- the status line --------------------------------------------------------------------------
-
-
-class StatusStream(Protocol):
-    """Where ``Progress`` writes: ``sys.stderr``, or a test double."""
-
-    def write(self, text: str, /) -> object: ...
-    def flush(self) -> object: ...
-    def isatty(self) -> bool: ...
-
-
-class Progress:
-    """One status line on a terminal, rewritten in place: ``checks 12/46, schedules 5,300,
-    findings 3``.
-
-    On a TTY each ``update`` rewrites the line with ``\\r`` (and pads over a longer previous
-    line); ``close()`` wipes it so that what is printed next starts on a clean line.  On
-    anything else (a pipe, a file, a CI log) it writes nothing at all: a log should hold
-    results, not hundreds of status lines.  Updates that only move the schedule count are
-    drawn at most once per ``interval`` seconds (``clock`` is injectable for tests); a change
-    in checks done or findings is always drawn.  Use as a context manager, or call ``close()``.
-    """
-
-    def __init__(
-        self,
-        stream: StatusStream,
-        total: int,
-        *,
-        interval: float = 0.1,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if not isinstance(total, int) or total < 0:
-            raise ValueError(
-                f"Progress(total=...) must be the number of checks, a whole number >= 0; "
-                f"got {total!r} ({type(total).__name__})"
-            )
-        self.stream = stream
-        self.total = total
-        self.checks_done = 0
-        self.schedules = 0
-        self.findings = 0
-        self.enabled = bool(stream.isatty())
-        self._interval = interval
-        self._clock = clock
-        self._drawn_at: float | None = None
-        self._width = 0
-        self._closed = False
-
-    def status(self) -> str:
-        return (
-            f"checks {self.checks_done}/{self.total}, schedules {self.schedules:,}, "
-            f"findings {self.findings}"
-        )
-
-    def update(
-        self,
-        *,
-        checks_done: int | None = None,
-        schedules: int | None = None,
-        findings: int | None = None,
-    ) -> None:
-        """Set the counts given (absolute values, not increments) and redraw on a TTY."""
-        changed = (checks_done is not None and checks_done != self.checks_done) or (
-            findings is not None and findings != self.findings
-        )
-        if checks_done is not None:
-            self.checks_done = checks_done
-        if schedules is not None:
-            self.schedules = schedules
-        if findings is not None:
-            self.findings = findings
-        if not self.enabled or self._closed:
-            return
-        now = self._clock()
-        if changed or self._drawn_at is None or now - self._drawn_at >= self._interval:
-            self._drawn_at = now
-            line = self.status()
-            self.stream.write("\r" + line + " " * max(0, self._width - len(line)))
-            self.stream.flush()
-            self._width = len(line)
-
-    def close(self) -> None:
-        """Wipe the status line (on a TTY); later updates are ignored.  Idempotent."""
-        if self.enabled and not self._closed and self._width:
-            self.stream.write("\r" + " " * self._width + "\r")
-            self.stream.flush()
-        self._closed = True
-
-    def __enter__(self) -> Progress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -9,14 +9,17 @@ scheduling points); nothing here knows about fleets, models or checks.
 from ._stepper import ActorError, Execution, RuntimeMisuse, choose, drive, run_actors
 from ._token import FORMAT_VERSION, ScheduleFormatError, ScheduleToken, decode, encode
 from .schedulers import (
+    DeterminismCheck,
     ExhaustiveScheduler,
     HypothesisScheduler,
+    NondeterminismError,
     PctScheduler,
     PruneExecution,
     RandomScheduler,
     ReplayScheduler,
     ScheduleDiverged,
     Scheduler,
+    SchedulerBase,
     UnsupportedChoice,
     independent,
 )
@@ -24,9 +27,11 @@ from .schedulers import (
 __all__ = [
     "FORMAT_VERSION",
     "ActorError",
+    "DeterminismCheck",
     "Execution",
     "ExhaustiveScheduler",
     "HypothesisScheduler",
+    "NondeterminismError",
     "PctScheduler",
     "PruneExecution",
     "RandomScheduler",
@@ -36,6 +41,7 @@ __all__ = [
     "ScheduleFormatError",
     "ScheduleToken",
     "Scheduler",
+    "SchedulerBase",
     "UnsupportedChoice",
     "choose",
     "decode",

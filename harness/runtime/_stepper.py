@@ -24,7 +24,7 @@ import attrs
 
 from stores import CONTROLLED, Point
 
-from .schedulers import PruneExecution, RandomScheduler, Scheduler, UnsupportedChoice
+from .schedulers import PruneExecution, Scheduler, UnsupportedChoice
 
 __all__ = ["ActorError", "Execution", "RuntimeMisuse", "choose", "drive", "run_actors"]
 
@@ -116,12 +116,12 @@ def run_actors(actors: Sequence[Actor], scheduler: Scheduler) -> Execution:
         choose = scheduler.next_actor
         # Exhaustive search must see forced steps too, to prune a branch whose only runnable
         # actor sleeps; the other strategies skip the call when there is no choice to make.
-        every = getattr(scheduler, "sees_every_step", False)
+        every = scheduler.sees_every_step
         append_step = schedule.append
         append_point = points.append
         step = 0
         # The random walk is the hot strategy: inline its choice (same draws, same order).
-        walk = scheduler._random if type(scheduler) is RandomScheduler else None
+        walk = scheduler.uniform
         while enabled:
             if len(enabled) == 1 and not every:
                 i = enabled[0]
@@ -154,13 +154,16 @@ def run_actors(actors: Sequence[Actor], scheduler: Scheduler) -> Execution:
         _CHOOSER.reset(chooser_token)
         for coro in coros:
             coro.close()  # a no-op for finished ones; unstarted or abandoned ones need it
-    return Execution(
+    execution = Execution(
         schedule=tuple(schedule),
         points=tuple(points),
         results=tuple(results),
         pruned=pruned,
         data=tuple(data),
     )
+    if not pruned:
+        scheduler.end_execution(execution)
+    return execution
 
 
 def drive(coro: Coroutine[Any, Any, Any]) -> Any:

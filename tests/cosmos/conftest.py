@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from stores._cosmos import CosmosStore
+from stores.cosmos import CosmosStore
 from stores.emulator import EmulatorError, EmulatorHandle, start_emulator
 
 

@@ -23,7 +23,7 @@ from stores import (
     Updated,
     UpdateResult,
 )
-from stores._cosmos import CosmosStore
+from stores.cosmos import CosmosStore
 
 RACERS = 12
 TRIALS = 20

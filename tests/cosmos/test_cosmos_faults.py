@@ -20,7 +20,7 @@ import attrs
 import pytest
 
 from fleet import Coordinator
-from harness.runtime import choose, run_actors
+from harness.runtime import SchedulerBase, choose, run_actors
 from stores import (
     Conflict,
     Doc,
@@ -30,9 +30,9 @@ from stores import (
     StoreUnavailable,
     Updated,
 )
-from stores._cosmos import CosmosStore
-from stores._cosmos_faults import (
+from stores.cosmos import (
     FAULT_TABLE,
+    CosmosStore,
     FaultyTransport,
     Predicate,
     choice_decider,
@@ -330,14 +330,11 @@ def test_choice_decider_maps_ints_to_decisions_and_only_item_requests_draw(
 
 
 @attrs.define(eq=False)
-class ScriptedChoices:
+class ScriptedChoices(SchedulerBase):
     """A ``harness`` scheduler with one actor: it only answers data/fault choices, in order."""
 
     values: list[int]
     name: str = "scripted"
-
-    def new_execution(self) -> bool:
-        return True
 
     def next_actor(self, enabled: Sequence[int], pending: Sequence[Any], step: int) -> int:
         return enabled[0]

@@ -15,7 +15,7 @@ from harness.backends import FaultyStore, NamespacedStore, Wrap, get_backend
 from harness.explore import main_job, run_concurrently
 from harness.stateful import BatchFinding, fleet_machine
 from stores import ReadCheckWriteStore, Store
-from stores._cosmos import CosmosStore
+from stores.cosmos import CosmosStore
 
 _counter = iter(range(1 << 30))
 
@@ -52,7 +52,7 @@ def test_controlled_claim_race_on_cosmos(
         "claim-race", "rcw-cosmos", strategy, seed=harness_seed, budget=50, factory=control_factory
     )
     assert bad.counterexample is not None
-    assert "double assignment" in bad.counterexample.violations[0]
+    assert "double assignment" in bad.counterexample.violations[0].sentence
 
 
 def test_printed_token_replays_the_same_double_assignment_against_the_server(
@@ -68,7 +68,7 @@ def test_printed_token_replays_the_same_double_assignment_against_the_server(
     # The same schedule on the in-process control gives the same double assignment.
     on_memory = replay(cx.token.replace(".rcw-cosmos.", ".rcw-memory."))
     assert on_memory is not None
-    assert on_memory.violations[0] == cx.violations[0]
+    assert on_memory.violations[0].sentence == cx.violations[0].sentence
 
 
 @pytest.mark.parametrize("scenario", ["zombie-lease", "complete-after-expiry", "multi-job"])

@@ -29,7 +29,7 @@ from stores import (
     StoreUnavailable,
     Updated,
 )
-from stores._cosmos import RESERVED_FIELDS, CosmosStore
+from stores.cosmos import RESERVED_FIELDS, CosmosStore
 from stores.emulator import EmulatorHandle, start_emulator
 
 from ._drive import drive, step, under_trio

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from stores import Expected
-from stores._cosmos import CosmosStore
+from stores.cosmos import CosmosStore
 from stores.emulator import EMULATOR_KEY, EmulatorError, EmulatorHandle, _launch, start_emulator
 
 from ._drive import drive

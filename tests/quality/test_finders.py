@@ -36,7 +36,7 @@ def test_random_and_pct_find_the_double_assignment_within_50_schedules(strategy:
     for seed in SEEDS:
         result = explore("claim-race", "rcw-memory", strategy, seed=seed, budget=50)
         assert result.counterexample is not None, f"{strategy} seed {seed}: not found in 50"
-        assert "double assignment" in result.counterexample.violations[0]
+        assert "double assignment" in result.counterexample.violations[0].sentence
         needed.append(result.schedules)
     assert max(needed) <= 50
 
@@ -44,7 +44,7 @@ def test_random_and_pct_find_the_double_assignment_within_50_schedules(strategy:
 def test_exhaustive_finds_the_double_assignment_before_finishing() -> None:
     result = explore("claim-race", "rcw-memory", "exhaustive", budget=None)
     assert result.counterexample is not None
-    assert "double assignment" in result.counterexample.violations[0]
+    assert "double assignment" in result.counterexample.violations[0].sentence
     assert not result.complete
 
 

@@ -1,25 +1,37 @@
 """Scheduling strategies, one module each, behind the ``Scheduler`` protocol.
 
-``_protocol`` (``Scheduler``, ``independent``, signals), ``_random``, ``_pct``, ``_exhaustive``,
-``_replay``, ``_hypothesis``.
+``_protocol`` (``Scheduler``, ``SchedulerBase``, ``independent``, signals), ``_random``, ``_pct``,
+``_exhaustive``, ``_replay``, ``_hypothesis``, and ``_determinism`` (a wrapper that runs every
+schedule of another strategy twice).
 """
 
+from ._determinism import DeterminismCheck, NondeterminismError
 from ._exhaustive import ExhaustiveScheduler
 from ._hypothesis import HypothesisScheduler
 from ._pct import PctScheduler
-from ._protocol import PruneExecution, ScheduleDiverged, Scheduler, UnsupportedChoice, independent
+from ._protocol import (
+    PruneExecution,
+    ScheduleDiverged,
+    Scheduler,
+    SchedulerBase,
+    UnsupportedChoice,
+    independent,
+)
 from ._random import RandomScheduler
 from ._replay import ReplayScheduler
 
 __all__ = [
+    "DeterminismCheck",
     "ExhaustiveScheduler",
     "HypothesisScheduler",
+    "NondeterminismError",
     "PctScheduler",
     "PruneExecution",
     "RandomScheduler",
     "ReplayScheduler",
     "ScheduleDiverged",
     "Scheduler",
+    "SchedulerBase",
     "UnsupportedChoice",
     "independent",
 ]

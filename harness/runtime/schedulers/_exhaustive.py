@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from ._protocol import PruneExecution, UnsupportedChoice, independent
+from ._protocol import PruneExecution, Scheduler, SchedulerBase, UnsupportedChoice, independent
 
 __all__ = ["ExhaustiveScheduler"]
 
@@ -25,7 +25,7 @@ class _Node:
     explored: list[int] = attrs.field(factory=list)
 
 
-class ExhaustiveScheduler:
+class ExhaustiveScheduler(SchedulerBase):
     """Stateless depth-first search over all schedules, one execution per leaf.
 
     Reduction (Godefroid's sleep sets): operations on different documents, or two reads,
@@ -53,11 +53,20 @@ class ExhaustiveScheduler:
         self._depth = 0
         self._started = False
         self.executions = 0
-        self.pruned = 0
+        self._pruned = 0
 
     @property
     def complete(self) -> bool:
         return self.preemption_bound is None
+
+    @property
+    def pruned(self) -> int:
+        return self._pruned
+
+    def unreduced(self) -> Scheduler | None:
+        if not self.reduction:
+            return None
+        return ExhaustiveScheduler(preemption_bound=self.preemption_bound, reduction=False)
 
     def new_execution(self) -> bool:
         if self._started and not self._backtrack():
@@ -122,7 +131,7 @@ class ExhaustiveScheduler:
         )
         candidates = self._candidates(node)
         if not candidates:
-            self.pruned += 1
+            self._pruned += 1
             raise PruneExecution
         node.chosen = candidates[0]
         self._stack.append(node)

@@ -9,10 +9,12 @@ if TYPE_CHECKING:  # imported lazily: `import harness` must not load Hypothesis 
     # trio's Hypothesis plugin, pytest)
     from hypothesis import strategies as st
 
+from ._protocol import SchedulerBase
+
 __all__ = ["HypothesisScheduler"]
 
 
-class HypothesisScheduler:
+class HypothesisScheduler(SchedulerBase):
     """Draws each scheduling and data choice from a Hypothesis ``data`` object.
 
     Hypothesis shrinks integers towards 0, and choice 0 is the lowest-numbered enabled actor, so
@@ -25,9 +27,6 @@ class HypothesisScheduler:
 
     def __init__(self, data: st.DataObject) -> None:
         self._data = data
-
-    def new_execution(self) -> bool:
-        return True
 
     def next_actor(self, enabled: Sequence[int], pending: Sequence[Any], step: int) -> int:
         from hypothesis import strategies as st

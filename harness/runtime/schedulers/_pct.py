@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ._protocol import SchedulerBase
+
+if TYPE_CHECKING:
+    from .._stepper import Execution
 
 __all__ = ["PctScheduler"]
 
 
-class PctScheduler:
+class PctScheduler(SchedulerBase):
     """Priority-based scheduling with ``depth - 1`` random priority change points.
 
     Each execution gives the ``n`` actors distinct random priorities ``depth .. depth + n - 1``
@@ -26,7 +31,7 @@ class PctScheduler:
     practice priority inversion at the right step is far likelier than the bound.
 
     ``k`` is not known before the first run: it starts at ``initial_steps`` and then tracks the
-    longest execution seen (``observe_length``), as Shuttle's PCT does.
+    longest execution seen (measured in ``end_execution``), as Shuttle's PCT does.
     """
 
     name = "pct"
@@ -49,8 +54,8 @@ class PctScheduler:
         self._change_points = {step: self.depth - j for j, step in enumerate(sorted(points), 1)}
         return True
 
-    def observe_length(self, steps: int) -> None:
-        self.max_steps = max(self.max_steps, steps)
+    def end_execution(self, execution: Execution) -> None:
+        self.max_steps = max(self.max_steps, len(execution.schedule))
 
     def _priority(self, actor: int) -> int:
         prio = self._priorities.get(actor)

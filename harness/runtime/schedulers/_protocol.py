@@ -1,11 +1,25 @@
-"""The ``Scheduler`` protocol: the one owner of every nondeterministic choice."""
+"""The ``Scheduler`` protocol: the one owner of every nondeterministic choice.
+
+Everything the runtime and the explorer ask of a strategy is declared here; nothing outside a
+strategy's module asks which strategy it is or reads its private state.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-__all__ = ["PruneExecution", "ScheduleDiverged", "Scheduler", "independent"]
+if TYPE_CHECKING:
+    from .._stepper import Execution
+
+__all__ = [
+    "PruneExecution",
+    "ScheduleDiverged",
+    "Scheduler",
+    "SchedulerBase",
+    "UnsupportedChoice",
+    "independent",
+]
 
 
 class PruneExecution(Exception):
@@ -13,7 +27,7 @@ class PruneExecution(Exception):
 
 
 class UnsupportedChoice(NotImplementedError):
-    """The scheduler cannot make this kind of choice (exhaustive search and data choices).
+    """The scheduler cannot make this kind of choice.
 
     The runtime lets it propagate instead of recording it as the actor's error."""
 
@@ -26,30 +40,103 @@ class ScheduleDiverged(ValueError):
 class Scheduler(Protocol):
     """Decides, at every scheduling point, which actor moves next.
 
-    Callers: the controlled runtime (``next_actor``, once per step with two or more enabled
-    actors) and the explorer (``new_execution`` before each schedule).  A scheduler owns one
-    seeded ``random.Random`` (or draws from Hypothesis, or follows a recorded schedule), so the
-    same seed always yields the same schedules.
+    Callers: the controlled runtime (``next_actor``, ``next_int``, ``uniform``,
+    ``sees_every_step``) and the explorer (``new_execution`` before each schedule,
+    ``end_execution`` after it, and the declared facts ``complete``, ``pruned``, ``repeating``,
+    ``seed``, ``unreduced``).  A scheduler owns one seeded ``random.Random`` (or draws from
+    Hypothesis, or follows a recorded schedule), so the same seed always yields the same
+    schedules.  :class:`SchedulerBase` gives the defaults a simple strategy needs.
 
     ``new_execution() -> bool``
         Prepare the next schedule.  ``False`` means the strategy has nothing left to try (an
         exhaustive search that finished); random strategies always return ``True``.
     ``next_actor(enabled, pending, step) -> int``
-        Return one element of ``enabled`` (actor indices, ascending, at least two).
-        ``pending[i]`` is the store operation actor ``i`` will perform if chosen (a
-        ``stores.Point``); ``step`` counts steps of this execution from 0.  May raise
-        :class:`PruneExecution` to abandon a redundant execution.
+        Return one element of ``enabled`` (actor indices, ascending, at least two; exactly one
+        too when ``sees_every_step``).  ``pending[i]`` is the store operation actor ``i`` will
+        perform if chosen (a ``stores.Point``); ``step`` counts steps of this execution from
+        0.  May raise :class:`PruneExecution` to abandon a redundant execution.
     ``next_int(bound) -> int``
         A data or fault choice in ``range(bound)``, from the same source of randomness.
+    ``end_execution(execution) -> None``
+        The schedule just run (not called for pruned ones).  PCT measures schedule lengths
+        here; the determinism check compares a repeat with its original here.
+    ``sees_every_step: bool``
+        The runtime must call ``next_actor`` even when only one actor can move (a search that
+        prunes a branch whose only runnable actor sleeps needs that).
+    ``uniform: Callable[[], float] | None``
+        When set, the strategy's choice is exactly ``enabled[int(uniform() * len(enabled))]``
+        and the runtime may make it inline without a call (the random walk's fast path).
+    ``complete: bool``
+        Once ``new_execution`` returns ``False``, every schedule of the run has been covered:
+        true for an unbounded exhaustive search, false for sampling strategies.
+    ``pruned: int``
+        Executions abandoned as redundant so far.
+    ``repeating: bool``
+        The next execution (or the one in progress) repeats the one before it (a determinism
+        check): true from the end of an original until the end of its repeat.  The explorer
+        neither counts nor checks a repeat, and runs the repeat owed for a failing schedule
+        before it reports it.
+    ``seed: int | None``
+        The seed that reproduces this scheduler's schedules, or None where there is none.
+    ``unreduced() -> Scheduler | None``
+        The same search without reduction, to count what reduction saved; None when the
+        strategy does no reduction.
     """
 
     name: str
+    sees_every_step: bool
+    uniform: Callable[[], float] | None
+    seed: int | None
+
+    @property
+    def complete(self) -> bool: ...
+
+    @property
+    def pruned(self) -> int: ...
+
+    @property
+    def repeating(self) -> bool: ...
 
     def new_execution(self) -> bool: ...
 
     def next_actor(self, enabled: Sequence[int], pending: Sequence[Any], step: int) -> int: ...
 
     def next_int(self, bound: int) -> int: ...
+
+    def end_execution(self, execution: Execution) -> None: ...
+
+    def unreduced(self) -> Scheduler | None: ...
+
+
+class SchedulerBase:
+    """The defaults of a sampling strategy: no forced steps, no fast path, never complete,
+    nothing pruned, no repeats, no reduction.  Strategies override what they declare."""
+
+    name = "base"
+    sees_every_step = False
+    uniform: Callable[[], float] | None = None
+    seed: int | None = None
+
+    @property
+    def complete(self) -> bool:
+        return False
+
+    @property
+    def pruned(self) -> int:
+        return 0
+
+    @property
+    def repeating(self) -> bool:
+        return False
+
+    def new_execution(self) -> bool:
+        return True
+
+    def end_execution(self, execution: Execution) -> None:
+        return None
+
+    def unreduced(self) -> Scheduler | None:
+        return None
 
 
 def independent(p: Any, q: Any) -> bool:

@@ -6,10 +6,12 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
+from ._protocol import SchedulerBase
+
 __all__ = ["RandomScheduler"]
 
 
-class RandomScheduler:
+class RandomScheduler(SchedulerBase):
     """Uniform choice among enabled actors, from one ``random.Random(seed)``.
 
     Finds races whose window is wide (like two claimers both reading before either writes)
@@ -22,9 +24,8 @@ class RandomScheduler:
         self.seed = seed
         self._rng = random.Random(seed)
         self._random = self._rng.random
-
-    def new_execution(self) -> bool:
-        return True
+        # The runtime may pick inline with the same draw (the hot path of exploration).
+        self.uniform = self._random
 
     def next_actor(self, enabled: Sequence[int], pending: Sequence[Any], step: int) -> int:
         return enabled[int(self._random() * len(enabled))]

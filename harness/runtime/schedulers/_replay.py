@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ._protocol import ScheduleDiverged
+from ._protocol import ScheduleDiverged, SchedulerBase
 
 __all__ = ["ReplayScheduler"]
 
 _FIX = "the schedule was recorded for other code or another scenario; record a fresh one."
 
 
-class ReplayScheduler:
+class ReplayScheduler(SchedulerBase):
     """Follows a recorded run: ``steps[s]`` is the actor resumed at step ``s``; ``data`` are
     the data and fault choices, in the order they were asked for.
 

@@ -49,7 +49,7 @@ from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 from azure.core.pipeline.transport import HttpRequest, HttpResponse, HttpTransport
 from azure.core.utils import CaseInsensitiveDict
 
-from ._contract import StoreMisuse
+from .._contract import StoreMisuse
 
 __all__ = [
     "DECISIONS",

@@ -1,7 +1,9 @@
-"""The Azure Cosmos DB store: the contract over the synchronous ``azure-cosmos`` SDK.
+"""``CosmosStore``: the store contract over one Cosmos DB container, through the SDK.
 
-This is the only module of the project that imports ``azure``.  Design notes, measured figures
-and the embedded endpoint's deviations from the real service are in ``docs/cosmos.md``.
+The item layout (reserved fields, tombstones instead of deletes) and the compare-and-set by
+If-Match live here; the transport and client set-up are in ``_transport``, the mapping of SDK
+errors in ``_errors``.  Design notes, measured figures and the embedded endpoint's deviations
+from the real service are in ``docs/cosmos.md``.
 """
 
 from __future__ import annotations
@@ -9,51 +11,20 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-import hashlib
-import ipaddress
 import os
-import ssl
 import uuid
-from collections.abc import Callable, Mapping
-from typing import Any, Literal, NoReturn, Protocol, TypeVar
+from collections.abc import Mapping
+from typing import Any, Literal, NoReturn, Protocol
 from urllib.parse import urlsplit
 
 from azure.core import MatchConditions
-from azure.core.exceptions import (
-    AzureError,
-    ServiceRequestError,
-    ServiceRequestTimeoutError,
-    ServiceResponseError,
-    ServiceResponseTimeoutError,
-)
-from azure.core.pipeline.transport import (
-    HttpRequest,
-    HttpResponse,
-    HttpTransport,
-    RequestsTransport,
-)
-from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey
 from azure.cosmos.exceptions import (
     CosmosAccessConditionFailedError,
-    CosmosClientTimeoutError,
-    CosmosHttpResponseError,
     CosmosResourceExistsError,
     CosmosResourceNotFoundError,
 )
-from requests import Session
-from requests.adapters import HTTPAdapter
-from urllib3 import BaseHTTPResponse, PoolManager, Timeout
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    HTTPError,
-    NewConnectionError,
-    ProtocolError,
-    ReadTimeoutError,
-    SSLError,
-)
-from urllib3.util.retry import Retry
 
-from ._contract import (
+from .._contract import (
     Conflict,
     Doc,
     DocumentExists,
@@ -61,7 +32,6 @@ from ._contract import (
     Expected,
     NotFound,
     OutcomeUnknown,
-    StoreError,
     StoreMisuse,
     StoreUnavailable,
     Updated,
@@ -71,18 +41,17 @@ from ._contract import (
     validate_key,
     validate_patch,
 )
-from ._points import IO_THREADS, run_io
+from .._points import run_io
+from ._errors import ErrorMapper, send_write
+from ._transport import (
+    TransportWrapper,
+    build_transport,
+    is_loopback_https,
+    loopback_fingerprint,
+    open_container,
+)
 
-__all__ = ["RESERVED_FIELDS", "CosmosStore", "TransportWrapper"]
-
-T = TypeVar("T")
-
-#: Wraps the HTTP transport a ``CosmosStore`` builds before the SDK client gets it, e.g.
-#: ``stores._cosmos_faults.FaultyTransport``.  The wrapper sits under every SDK policy (retries,
-#: auth, session tokens), so whatever it does looks to the SDK like the network and the server.
-TransportWrapper = Callable[
-    [HttpTransport[HttpRequest, HttpResponse]], HttpTransport[HttpRequest, HttpResponse]
-]
+__all__ = ["RESERVED_FIELDS", "CosmosStore"]
 
 #: Item fields this store owns, next to the body's fields: ``id``; ``pk``, the container's
 #: partition key path (``/pk``) holding ``Doc.partition_key``; ``rev``; and ``tombstone``, present
@@ -112,15 +81,6 @@ class _Lost(enum.Enum):
     LOST = "lost"
 
 
-class _MaybeApplied(Exception):
-    """A write request was sent and its answer lost (or was a server-side failure): the write
-    may or may not have been applied.  Internal: ``_guard`` turns it into ``OutcomeUnknown``."""
-
-    def __init__(self, cause: BaseException) -> None:
-        super().__init__(cause)
-        self.cause = cause
-
-
 class _AccountSettings(Protocol):
     """What :meth:`CosmosStore.for_emulator` needs (``stores.emulator.EmulatorHandle`` has it)."""
 
@@ -132,116 +92,6 @@ class _AccountSettings(Protocol):
 
     @property
     def tls_fingerprint(self) -> str: ...
-
-
-#: Pooled connections per host.  requests' and urllib3's default pool keeps 10; with IO_THREADS
-#: (16) threads the extra ones are opened and thrown away on every request, each paying a TCP
-#: connect and a TLS handshake, and throughput collapses.  One connection per I/O thread.
-_POOL_SIZE = IO_THREADS
-
-
-class _PinnedTransport(HttpTransport[HttpRequest, HttpResponse]):
-    """An azure-core transport straight on urllib3, for an endpoint whose certificate is pinned.
-
-    Why not requests: per Cosmos call, requests' own work (preparing the request, merging
-    environment settings, hooks, cookies, header dicts) is a third of the client's CPU time, and
-    the client's CPU time is the throughput limit (the SDK holds the GIL while it works):
-    measured 1.5 ms vs 1.0 ms of client CPU per point read.  The real service goes through
-    azure-core's RequestsTransport instead (proxies, CA bundles, environment settings).
-
-    Why a pin and not just ``connection_verify=False``: the embedded server's certificate is
-    self-signed (and expired), so no chain check can pass; with verification merely off, urllib3
-    warns ``InsecureRequestWarning`` on every request, which warnings-as-errors test runs turn
-    into failures, and silencing it would mean changing the process-wide warning filters from
-    worker threads.  Pinning keeps the connection authenticated (urllib3 then counts it as
-    verified, so there is nothing to warn about) and touches no global state.
-
-    Errors map to azure-core's as RequestsTransport maps them, so the SDK's retry policies
-    (reads retried on a response error, writes only on a request error) behave the same.
-    """
-
-    def __init__(self, fingerprint: str) -> None:
-        self._pool = PoolManager(
-            num_pools=4,
-            maxsize=_POOL_SIZE,
-            cert_reqs="CERT_NONE",  # the pin below replaces the chain check
-            assert_fingerprint=fingerprint,
-            retries=False,
-        )
-
-    def __enter__(self) -> _PinnedTransport:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def open(self) -> None:
-        pass
-
-    def close(self) -> None:
-        self._pool.clear()
-
-    def send(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
-        if kwargs.get("stream"):
-            raise ValueError("the pinned Cosmos transport does not stream responses")
-        timeout = Timeout(
-            connect=kwargs.get("connection_timeout", 300),
-            read=kwargs.get("read_timeout", 300),
-        )
-        data = request.data
-        if data is not None and not isinstance(data, (str, bytes)):
-            raise TypeError(f"the pinned Cosmos transport sends str or bytes, got {type(data)}")
-        try:
-            response = self._pool.request(
-                request.method,
-                request.url,
-                body=data,
-                headers=request.headers,
-                timeout=timeout,
-                retries=False,
-                redirect=False,
-                preload_content=True,
-            )
-        except (NewConnectionError, SSLError) as exc:  # before its base, ConnectTimeoutError
-            raise ServiceRequestError(exc, error=exc) from exc
-        except ConnectTimeoutError as exc:
-            raise ServiceRequestTimeoutError(exc, error=exc) from exc
-        except ReadTimeoutError as exc:
-            raise ServiceResponseTimeoutError(exc, error=exc) from exc
-        except (ProtocolError, HTTPError) as exc:
-            raise ServiceResponseError(exc, error=exc) from exc
-        return _PinnedResponse(request, response)
-
-
-class _PinnedResponse(HttpResponse):
-    """A fully read urllib3 response, as azure-core's legacy pipeline expects one."""
-
-    def __init__(self, request: HttpRequest, response: BaseHTTPResponse) -> None:
-        super().__init__(request, response)
-        self.status_code = response.status
-        self.headers = response.headers  # case-insensitive, like requests' headers
-        self.reason = response.reason
-        self.content_type = response.headers.get("Content-Type")
-        self._body: bytes = response.data
-
-    def body(self) -> bytes:
-        return self._body
-
-
-def _requests_transport() -> RequestsTransport:
-    """azure-core's RequestsTransport with a pool of one connection per I/O thread.
-
-    Retries stay off in the adapter, as in azure-core's own: the SDK's retry policies decide.
-    """
-    session = Session()
-    adapter = HTTPAdapter(
-        pool_connections=4,  # host pools kept: the account endpoint plus regional ones
-        pool_maxsize=_POOL_SIZE,
-        max_retries=Retry(total=False, redirect=False, raise_on_status=False),
-    )
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return RequestsTransport(session=session, session_owner=True)
 
 
 class CosmosStore:
@@ -305,98 +155,51 @@ class CosmosStore:
         instead of verifying a CA chain: for an emulator's self-signed certificate.
         ``transport_wrapper``, if given, is called once with the transport the store builds and
         returns the transport the SDK client uses (and the store closes): for fault injection at
-        the HTTP level (``stores._cosmos_faults``).  It sees every request, the connection
+        the HTTP level (``stores.cosmos.FaultyTransport``).  It sees every request, the connection
         set-up's included, below the SDK's retry policies.  Raises
         :class:`StoreUnavailable` if the account cannot be reached or rejects the key, and
         :class:`StoreMisuse` for an invalid argument or a container with another partition key.
         """
-        for name, value in (
-            ("endpoint", endpoint),
-            ("database", database),
-            ("container", container),
-        ):
-            if not isinstance(value, str) or not value:
-                raise StoreMisuse(
-                    f"CosmosStore({name}=...) must be a non-empty str, got {value!r} "
-                    f"({type(value).__name__})."
-                )
-        if urlsplit(endpoint).scheme not in ("https", "http"):
-            raise StoreMisuse(
-                f"CosmosStore(endpoint=...) must be an https:// (or http://) URL, got {endpoint!r}; "
-                "pass the account URI, e.g. https://<account>.documents.azure.com:443/."
-            )
-        if not isinstance(key, str) or not key:
-            raise StoreMisuse(
-                f"CosmosStore(key=...) must be a non-empty str, got a {type(key).__name__}; "
-                "pass the account's primary key (COSMOS_KEY)."
-            )
-        try:
-            base64.b64decode(key, validate=True)
-        except (binascii.Error, ValueError):
-            # Never echo the value: it is meant to be a secret.
-            raise StoreMisuse(
-                f"CosmosStore(key=...) is not base64 ({len(key)} characters); pass the "
-                "account's primary key (COSMOS_KEY) as the portal shows it."
-            ) from None
+        _check_arguments(endpoint=endpoint, key=key, database=database, container=container)
         self.endpoint = endpoint
         self.database = database
         self.container = container
-        self._secret = key  # only to redact it from messages; see _redact
-        if tls_fingerprint is None and _is_loopback_https(endpoint):
+        # The key goes to the SDK client; the mapper keeps it only to redact it from messages.
+        self._errors = ErrorMapper(
+            endpoint=endpoint, database=database, container=container, secret=key
+        )
+        if tls_fingerprint is None and is_loopback_https(endpoint):
             # The SDK never verifies a loopback endpoint (it turns verification off for
             # localhost/127.0.0.1, and urllib3 would then warn on every request); pin the
             # certificate it presents now instead: trust on first use, on this machine only.
-            tls_fingerprint = self._loopback_fingerprint()
-        transport: HttpTransport[HttpRequest, HttpResponse] = (
-            _requests_transport() if tls_fingerprint is None else _PinnedTransport(tls_fingerprint)
-        )
-        if transport_wrapper is not None:
             try:
-                transport = transport_wrapper(transport)
-            except BaseException:
-                transport.close()
-                raise
-        self._transport = transport
-
-        def create(client: CosmosClient) -> ContainerProxy:
-            db = client.create_database_if_not_exists(id=database)
-            return db.create_container_if_not_exists(
-                id=container, partition_key=PartitionKey(path=f"/{_PK}")
-            )
-
-        def connect() -> tuple[CosmosClient, ContainerProxy]:
-            client = CosmosClient(
-                endpoint,
-                credential=key,
-                transport=transport,
-                # With a pin the chain check is off and the pin authenticates the server.
-                connection_verify=tls_fingerprint is None,
-            )
-            try:
-                if create_if_missing:
-                    try:
-                        proxy = create(client)
-                    except CosmosResourceExistsError:
-                        # Another process (an xdist worker) created it between our read and
-                        # our create: the second pass reads it.
-                        proxy = create(client)
-                else:
-                    proxy = client.get_database_client(database).get_container_client(container)
-                paths = proxy.read()["partitionKey"]["paths"]
-            except BaseException:
-                client.close()
-                raise
-            if paths != [f"/{_PK}"]:
-                client.close()
-                raise StoreMisuse(
-                    f"container {container!r} of database {database!r} at {endpoint} is "
-                    f"partitioned by {paths!r}, CosmosStore needs ['/{_PK}']; use another "
-                    "container name."
+                tls_fingerprint = loopback_fingerprint(endpoint)
+            except OSError as exc:
+                self._errors.unavailable(
+                    "connect",
+                    None,
+                    exc,
+                    "check that the endpoint is running (COSMOS_ENDPOINT, or the embedded "
+                    "endpoint's log)",
                 )
-            return client, proxy
-
+        transport = build_transport(tls_fingerprint, transport_wrapper)
+        self._transport = transport
+        pinned = tls_fingerprint is not None
         try:
-            self._client, self._container = self._guard("connect", None, connect)
+            self._client, self._container = self._errors.guard(
+                "connect",
+                None,
+                lambda: open_container(
+                    endpoint=endpoint,
+                    key=key,
+                    database=database,
+                    container=container,
+                    partition_key_path=f"/{_PK}",
+                    transport=transport,
+                    pinned=pinned,
+                    create_if_missing=create_if_missing,
+                ),
+            )
         except BaseException:
             transport.close()
             raise
@@ -485,7 +288,7 @@ class CosmosStore:
             token = uuid.uuid4().hex
             for _ in range(_MAX_ATTEMPTS):
                 try:
-                    item = self._send_write(
+                    item = send_write(
                         lambda: self._container.create_item(
                             body={**_item(id, partition_key, fields, 1), _CREATE_TOKEN: token}
                         )
@@ -515,7 +318,7 @@ class CosmosStore:
             self._give_up("create", id)
 
         return await run_io(
-            lambda: self._guard("create", id, create), "create", partition_key, id, True
+            lambda: self._errors.guard("create", id, create), "create", partition_key, id, True
         )
 
     async def get(self, id: str, partition_key: str) -> Doc | None:
@@ -526,7 +329,9 @@ class CosmosStore:
             item = self._read_live(id, partition_key)
             return None if item is None else self._doc(item, partition_key)
 
-        return await run_io(lambda: self._guard("get", id, get), "get", partition_key, id, False)
+        return await run_io(
+            lambda: self._errors.guard("get", id, get), "get", partition_key, id, False
+        )
 
     async def replace(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc:
         validate_key("id", id)
@@ -553,7 +358,7 @@ class CosmosStore:
             self._give_up("replace", id)
 
         return await run_io(
-            lambda: self._guard("replace", id, replace), "replace", partition_key, id, True
+            lambda: self._errors.guard("replace", id, replace), "replace", partition_key, id, True
         )
 
     async def update_if_match(
@@ -585,7 +390,7 @@ class CosmosStore:
             self._give_up("update_if_match", id)
 
         return await run_io(
-            lambda: self._guard("update_if_match", id, update_if_match),
+            lambda: self._errors.guard("update_if_match", id, update_if_match),
             "update_if_match",
             partition_key,
             id,
@@ -610,7 +415,7 @@ class CosmosStore:
             self._give_up("delete", id)
 
         return await run_io(
-            lambda: self._guard("delete", id, delete), "delete", partition_key, id, True
+            lambda: self._errors.guard("delete", id, delete), "delete", partition_key, id, True
         )
 
     async def list_partition(self, partition_key: str) -> list[Doc]:
@@ -633,7 +438,7 @@ class CosmosStore:
             return sorted(docs, key=lambda doc: doc.id)
 
         return await run_io(
-            lambda: self._guard("list_partition", None, list_partition),
+            lambda: self._errors.guard("list_partition", None, list_partition),
             "list_partition",
             partition_key,
             None,
@@ -659,7 +464,7 @@ class CosmosStore:
         """Replace ``current`` by ``new`` if unchanged: the new item, ``LOST`` on 412 (a write
         came in between), ``None`` on 404."""
         try:
-            return self._send_write(
+            return send_write(
                 lambda: self._container.replace_item(
                     item=current["id"],
                     body=new,
@@ -671,22 +476,6 @@ class CosmosStore:
             return _Lost.LOST
         except CosmosResourceNotFoundError:
             return None
-
-    def _send_write(self, call: Callable[[], Mapping[str, Any]]) -> dict[str, Any]:
-        """Send one write request.  Errors after which it may have been applied (the answer was
-        lost, timed out, or was a server-side failure other than 503) become ``_MaybeApplied``;
-        errors that prove it was not applied (refused before sending, 4xx, 429) pass."""
-        try:
-            return dict(call())
-        except CosmosHttpResponseError as exc:
-            status = exc.status_code or 0
-            # A 503 too: the SDK resends a write once after a 503, so the answer we see may
-            # belong to a resend of an attempt that applied (observed; see docs/cosmos.md).
-            if status == 408 or status >= 500:
-                raise _MaybeApplied(exc) from exc
-            raise
-        except (ServiceResponseError, CosmosClientTimeoutError) as exc:
-            raise _MaybeApplied(exc) from exc
 
     def _written_doc(self, item: Mapping[str, Any], partition_key: str) -> Doc:
         """The document a write returned; the write took effect, so a malformed answer is an
@@ -722,86 +511,11 @@ class CosmosStore:
             rev=self._rev(item),
         )
 
-    def _loopback_fingerprint(self) -> str:
-        parts = urlsplit(self.endpoint)
-        try:
-            pem = ssl.get_server_certificate(
-                (parts.hostname or "localhost", parts.port or 443), timeout=10
-            )
-        except OSError as exc:
-            self._unavailable(
-                "connect",
-                None,
-                exc,
-                "check that the endpoint is running (COSMOS_ENDPOINT, or the embedded endpoint's "
-                "log)",
-            )
-        return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
-
     def _give_up(self, op: str, id: str) -> NoReturn:
         raise StoreUnavailable(
             f"{op} of {id!r} at {self.endpoint} lost {_MAX_ATTEMPTS} conditional writes in a "
             "row to concurrent writers; lower the contention on this document."
         )
-
-    def _guard(self, op: str, id: str | None, fn: Callable[[], T]) -> T:
-        """Run ``fn``; SDK errors the contract does not cover become ``OutcomeUnknown`` (a write
-        that may have been applied) or ``StoreUnavailable`` (nothing was applied)."""
-        try:
-            return fn()
-        except StoreError:
-            raise
-        except _MaybeApplied as lost:
-            exc = lost.cause
-            raise OutcomeUnknown(
-                f"Cosmos endpoint {self.endpoint} lost the answer to {op}{_of(id)} in "
-                f"{self.database}/{self.container}: {self._describe(exc)}; the write may or may "
-                "not have been applied: re-read the document (or repeat the same conditional "
-                "write) before going on."
-            ) from exc
-        except CosmosHttpResponseError as exc:
-            self._unavailable(op, id, exc, _http_advice(exc.status_code))
-        except (ServiceRequestError, ServiceResponseError) as exc:
-            self._unavailable(
-                op,
-                id,
-                exc,
-                "check that the endpoint is running and reachable (COSMOS_ENDPOINT, or the "
-                "embedded endpoint's log)",
-            )
-        except AzureError as exc:
-            self._unavailable(op, id, exc, "see the chained exception")
-
-    def _unavailable(self, op: str, id: str | None, exc: BaseException, advice: str) -> NoReturn:
-        raise StoreUnavailable(
-            f"Cosmos endpoint {self.endpoint} failed {op}{_of(id)} in {self.database}/"
-            f"{self.container}: {self._describe(exc)}; {advice}; nothing was written."
-        ) from exc
-
-    def _describe(self, exc: BaseException) -> str:
-        status = getattr(exc, "status_code", None)
-        what = f"HTTP {status}" if isinstance(status, int) else type(exc).__name__
-        detail = self._redact(_first_line(getattr(exc, "http_error_message", None) or str(exc)))
-        return f"{what}: {detail}"
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self._secret, "<key>") if self._secret else text
-
-
-def _of(id: str | None) -> str:
-    return "" if id is None else f" of {id!r}"
-
-
-def _is_loopback_https(endpoint: str) -> bool:
-    parts = urlsplit(endpoint)
-    if parts.scheme != "https" or not parts.hostname:
-        return False
-    if parts.hostname == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(parts.hostname).is_loopback
-    except ValueError:
-        return False
 
 
 def _item(id: str, partition_key: str, fields: Mapping[str, Any], rev: int) -> dict[str, Any]:
@@ -822,19 +536,33 @@ def _check_fields(name: str, fields: Mapping[str, Any]) -> Mapping[str, Any]:
     return fields
 
 
-def _first_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    line = " ".join(lines[:2]) if lines else "(no message)"
-    return line if len(line) <= 200 else line[:197] + "..."
-
-
-def _http_advice(status: int | None) -> str:
-    if status == 401:
-        return "the key was rejected: check COSMOS_KEY for this endpoint"
-    if status == 403:
-        return "the key may not do this (or the firewall blocks this client): check the account"
-    if status == 429:
-        return "throttled beyond the SDK's retries: raise the container's throughput"
-    if status is not None and status >= 500:
-        return "the service failed: retry later, or see the embedded endpoint's log"
-    return "an answer the store contract does not expect: see the chained exception"
+def _check_arguments(*, endpoint: str, key: str, database: str, container: str) -> None:
+    """Raise ``StoreMisuse`` for an argument ``CosmosStore`` cannot connect with."""
+    for name, value in (
+        ("endpoint", endpoint),
+        ("database", database),
+        ("container", container),
+    ):
+        if not isinstance(value, str) or not value:
+            raise StoreMisuse(
+                f"CosmosStore({name}=...) must be a non-empty str, got {value!r} "
+                f"({type(value).__name__})."
+            )
+    if urlsplit(endpoint).scheme not in ("https", "http"):
+        raise StoreMisuse(
+            f"CosmosStore(endpoint=...) must be an https:// (or http://) URL, got {endpoint!r}; "
+            "pass the account URI, e.g. https://<account>.documents.azure.com:443/."
+        )
+    if not isinstance(key, str) or not key:
+        raise StoreMisuse(
+            f"CosmosStore(key=...) must be a non-empty str, got a {type(key).__name__}; "
+            "pass the account's primary key (COSMOS_KEY)."
+        )
+    try:
+        base64.b64decode(key, validate=True)
+    except (binascii.Error, ValueError):
+        # Never echo the value: it is meant to be a secret.
+        raise StoreMisuse(
+            f"CosmosStore(key=...) is not base64 ({len(key)} characters); pass the "
+            "account's primary key (COSMOS_KEY) as the portal shows it."
+        ) from None

@@ -1,0 +1,60 @@
+"""Findings as data: what a check found, kept as values until the edge prints them.
+
+A :class:`Violation` is one broken property of one run or history: its kind, the job (or key)
+it is about, the operations it is about, and one sentence for people.  Traces, timelines and
+reports read the fields; only terminals and HTML pages read the sentence.
+
+:class:`Finding` is the one base class of every finding the harness raises: an
+``AssertionError`` (so pytest shows it as a failed assertion, not an error) whose message
+carries the reproducer.  Misuse of the harness is never a ``Finding``: it is a typed error.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+__all__ = ["Finding", "OpRef", "Violation", "ViolationKind"]
+
+#: What kind of property broke.  ``double-assignment``: two callers were told they hold the
+#: same epoch of the same job.  ``invariant``: the final state breaks one of the model's state
+#: invariants.  ``missing-run``: a granted epoch has no run document although no call's outcome
+#: was unknown.  ``not-linearizable``: no sequential order of the calls explains the answers
+#: and the final state under the reference model.  ``undecided``: the checker ran out of time
+#: (not a pass).  ``actor-raised``: an actor (coordinator code) raised instead of answering.
+ViolationKind = Literal[
+    "double-assignment",
+    "invariant",
+    "missing-run",
+    "not-linearizable",
+    "undecided",
+    "actor-raised",
+]
+
+
+@attrs.frozen(kw_only=True)
+class OpRef:
+    """One operation of a run: the ``index``-th call actor ``actor`` made."""
+
+    actor: str
+    index: int
+
+
+@attrs.frozen(kw_only=True)
+class Violation:
+    """One broken property, as data (see the module docstring)."""
+
+    kind: ViolationKind
+    #: The job (or key) the violation is about; None when it is about the run as a whole.
+    subject: str | None
+    #: The operations it is about, in the order the actors made them.
+    operations: tuple[OpRef, ...] = ()
+    sentence: str
+
+    def __str__(self) -> str:
+        return self.sentence
+
+
+class Finding(AssertionError):
+    """Base class of every finding: a broken property, with its reproducer in the message."""

@@ -1,0 +1,208 @@
+"""Counterexamples: a failing schedule made readable and reproducible.
+
+One builder (:func:`build_counterexample`) serves exploration and ``replay`` alike: it replays
+the schedule once more with a tracing store, and returns the trace, the timeline (one bar per
+call, the calls the first violation is about marked from the violation's own data) and the
+commands that reproduce it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from models import FleetOp
+from stores import Store
+
+from .._findings import Finding, OpRef, Violation
+from ..runtime import ReplayScheduler, ScheduleToken, encode
+from ._runner import Run, ScheduleRunner, StoreFactory
+from ._scenarios import OpHook, Scenario, describe_op, describe_result
+from ._trace import TracingStore
+
+__all__ = [
+    "STRATEGIES",
+    "Counterexample",
+    "ScheduleFinding",
+    "TimelineOp",
+    "build_counterexample",
+]
+
+#: The strategies ``claimcheck run --scheduler`` accepts (a rerun command names one).
+STRATEGIES = ("random", "pct", "exhaustive")
+
+
+@attrs.frozen(kw_only=True)
+class TimelineOp:
+    """One operation of a counterexample, as a bar on its actor's lane.
+
+    ``start``/``end`` count real store operations completed before the call began / after it
+    returned (logical time, the same axis as the trace's step numbers).  ``violating`` marks
+    the operations the first violation is about.
+    """
+
+    actor: str
+    label: str
+    result: str
+    start: int
+    end: int
+    violating: bool
+
+
+@attrs.frozen(kw_only=True)
+class Counterexample:
+    """Everything needed to see and reproduce one failing schedule."""
+
+    scenario: str
+    store: str
+    size: int
+    strategy: str
+    seed: int | None
+    schedule_index: int
+    token: str
+    violations: tuple[Violation, ...]
+    trace: tuple[str, ...]
+    pytest_command: str | None = None
+    timeline: tuple[TimelineOp, ...] = ()
+    #: ``MODULE:FACTORY`` of a store that is not a named backend (conformance runs).
+    factory_spec: str | None = None
+
+    def commands(self) -> list[str]:
+        factory = f" --factory {self.factory_spec}" if self.factory_spec else ""
+        lines = [f"claimcheck replay {self.token}{factory}"]
+        if self.factory_spec:
+            lines.append(f"claimcheck conformance {self.factory_spec} --seed {self.seed or 0}")
+        elif self.strategy in STRATEGIES:
+            seed = f" --seed {self.seed}" if self.seed is not None else ""
+            lines.append(
+                f"claimcheck run --store {self.store} --scenario {self.scenario} "
+                f"--size {self.size} --scheduler {self.strategy}{seed} "
+                f"--budget {self.schedule_index}"
+            )
+        if self.pytest_command:
+            lines.append(self.pytest_command)
+        return lines
+
+    def render(self) -> str:
+        seed = "" if self.seed is None else f", seed {self.seed}"
+        out = [f"claimcheck finding: {self.violations[0].sentence}"]
+        out += [f"  also: {v.sentence}" for v in self.violations[1:]]
+        out.append(
+            f"  scenario {self.scenario} (size {self.size}) on store {self.store}, "
+            f"strategy {self.strategy}{seed}, schedule #{self.schedule_index}"
+        )
+        out.append(f"  schedule: {self.token}")
+        out.append("  reproduce with:")
+        out += [f"    {cmd}" for cmd in self.commands()]
+        out.append("  trace (step: actor operation -> what it saw):")
+        out += [f"    {line}" for line in self.trace]
+        return "\n".join(out)
+
+
+class ScheduleFinding(Finding):
+    """A schedule broke a property of the fleet; carries the counterexample and its reproducer."""
+
+    def __init__(self, counterexample: Counterexample) -> None:
+        super().__init__(counterexample.render())
+        self.counterexample = counterexample
+
+
+def _trace(
+    runner: ScheduleRunner, steps: Sequence[int], data: Sequence[int], about: Violation | None
+) -> tuple[tuple[str, ...], tuple[TimelineOp, ...]]:
+    """Replay with a tracing store: the readable trace, and the timeline of operations."""
+    tracers: list[TracingStore] = []
+    bars: list[dict[str, Any]] = []
+    calls: dict[str, int] = {}
+
+    def wrap(store: Store) -> Store:
+        tracer = TracingStore(store)
+        tracers.append(tracer)
+        return tracer
+
+    def hook_for(actor: str) -> OpHook:
+        def hook(op: FleetOp, result: Any) -> None:
+            now = len(tracers[0].log)
+            if result is None:
+                index = calls.get(actor, 0)
+                calls[actor] = index + 1
+                bars.append({"actor": actor, "op": op, "start": now, "index": index})
+            else:
+                bar = next(b for b in reversed(bars) if b["actor"] == actor)
+                bar.update(end=now, result=describe_result(result))
+
+        return hook
+
+    run = runner.run(
+        ReplayScheduler(steps, data),
+        wrap,
+        lambda: tracers[0].log.clear(),
+        hooks=[hook_for(name) for name in runner.names],
+    )
+    return _trace_lines(run, tracers[0].log), _timeline(bars, about)
+
+
+def _trace_lines(run: Run, log: Sequence[str]) -> tuple[str, ...]:
+    lines = []
+    entries = iter(log)
+    # Each step performs one real store operation (so log lines align with steps), except a
+    # "delay" step, an extra point a fault layer inserted.
+    for s, (actor, point) in enumerate(
+        zip(run.execution.schedule, run.execution.points, strict=True)
+    ):
+        seen = "(delayed by an injected fault)" if point[0] == "delay" else next(entries, "")
+        lines.append(f"{s + 1:>3}: {run.names[actor]:<7} {seen}")
+    lines += [f"     fault: {fault}" for fault in run.faults]
+    return tuple(lines)
+
+
+def _timeline(bars: Sequence[Mapping[str, Any]], about: Violation | None) -> tuple[TimelineOp, ...]:
+    marked = set() if about is None else set(about.operations)
+    return tuple(
+        TimelineOp(
+            actor=b["actor"],
+            label=describe_op(b["op"]),
+            result=b.get("result", "?"),
+            start=b["start"],
+            end=b.get("end", b["start"]),
+            violating=OpRef(actor=b["actor"], index=b["index"]) in marked,
+        )
+        for b in bars
+    )
+
+
+def build_counterexample(
+    *,
+    scenario: Scenario,
+    store: str,
+    size: int,
+    factory: StoreFactory,
+    coordinator: Mapping[str, Any],
+    run: Run,
+    strategy: str,
+    seed: int | None,
+    schedule_index: int,
+    pytest_command: str | None = None,
+) -> Counterexample:
+    """The counterexample of a failing ``run``: its token, trace, timeline and commands."""
+    steps, data = run.execution.schedule, run.execution.data
+    token = encode(
+        ScheduleToken(scenario=scenario.name, store=store, size=size, steps=steps, data=data)
+    )
+    runner = ScheduleRunner(scenario, size, factory, coordinator)
+    trace, timeline = _trace(runner, steps, data, run.violations[0] if run.violations else None)
+    return Counterexample(
+        scenario=scenario.name,
+        store=store,
+        size=size,
+        strategy=strategy,
+        seed=seed,
+        schedule_index=schedule_index,
+        token=token,
+        violations=run.violations,
+        trace=trace,
+        timeline=timeline,
+        pytest_command=pytest_command,
+    )

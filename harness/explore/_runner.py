@@ -1,0 +1,117 @@
+"""Running one schedule of a scenario on a store, and checking it.
+
+A :class:`ScheduleRunner` is made once per exploration and runs many schedules: it shares the
+verdict memo (``RunChecker``) and, when the store can fork, a store on which the set-up already
+ran, so each schedule starts from a fork instead of re-running set-up.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from fleet import Coordinator
+from stores import ForkableStore, Store, can_fork
+
+from .._findings import Violation
+from ..backends import FaultyStore, Wrap, identity
+from ..runtime import Execution, Scheduler, drive, run_actors
+from ._scenarios import OpHook, Scenario, actor_coroutine, perform, seed_documents
+from ._verdict import RunChecker
+
+__all__ = ["Run", "ScheduleRunner", "StoreFactory", "run_schedule"]
+
+#: Opens a fresh, empty store (wrapped by ``wrap``) for one schedule.
+StoreFactory = Callable[[Wrap], Store]
+
+
+@attrs.frozen(kw_only=True)
+class Run:
+    """One schedule as it ran, with its verdict."""
+
+    execution: Execution
+    names: tuple[str, ...]
+    violations: tuple[Violation, ...]
+    #: Faults a fault layer injected during the run, in order (see ``FaultyStore``).
+    faults: tuple[str, ...] = ()
+
+
+class ScheduleRunner:
+    """Runs schedules of one scenario on one backend, sharing what can be shared.
+
+    Traced runs (``wrap`` given) always build and set up a fresh store.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        size: int,
+        factory: StoreFactory,
+        coordinator: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.size = size
+        self.factory = factory
+        self.options = dict(coordinator or {})
+        self.named = scenario.actors(size)
+        self.names = tuple(name for name, _ in self.named)
+        self.checker = RunChecker(scenario, self.names)
+        self._template: ForkableStore | None = None
+
+    def _coordinator(self, wrap: Wrap) -> Coordinator:
+        if wrap is identity and self._template is not None:
+            return Coordinator(self._template.fork(), partition="jobs", **self.options)
+        coord = Coordinator(self.factory(wrap), partition="jobs", **self.options)
+        if self.scenario.initial.jobs:
+            drive(seed_documents(coord, self.scenario.initial))
+        for op in self.scenario.setup:
+            drive(perform(coord, op))
+        if wrap is identity and can_fork(coord.store):
+            self._template = coord.store
+            return Coordinator(coord.store.fork(), partition="jobs", **self.options)
+        return coord
+
+    def run(
+        self,
+        scheduler: Scheduler,
+        wrap: Wrap = identity,
+        after_setup: Callable[[], None] | None = None,
+        hooks: Sequence[OpHook] | None = None,
+    ) -> Run:
+        """Set up, run the actors under ``scheduler``, check the outcome."""
+        coord = self._coordinator(wrap)
+        if after_setup is not None:
+            after_setup()
+        # One event counter per run, shared by the actors: their logs form one history.
+        tick = itertools.count().__next__
+        execution = run_actors(
+            [
+                actor_coroutine(coord, ops, None if hooks is None else hooks[i], tick)
+                for i, (_, ops) in enumerate(self.named)
+            ],
+            scheduler,
+        )
+        if execution.pruned:
+            return Run(execution=execution, names=self.names, violations=())
+        docs = drive(coord.list_documents())
+        return Run(
+            execution=execution,
+            names=self.names,
+            violations=self.checker(execution.results, docs),
+            faults=tuple(coord.store.injected) if isinstance(coord.store, FaultyStore) else (),
+        )
+
+
+def run_schedule(
+    scenario: Scenario,
+    size: int,
+    factory: StoreFactory,
+    scheduler: Scheduler,
+    wrap: Wrap = identity,
+    coordinator: Mapping[str, Any] | None = None,
+) -> Run:
+    """Run one schedule of ``scenario`` on a fresh store from ``factory`` and check it."""
+    return ScheduleRunner(scenario, size, factory, coordinator).run(scheduler, wrap)

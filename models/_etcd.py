@@ -1,0 +1,109 @@
+"""Porcupine's Jepsen etcd model: one register, read / write / compare-and-set.
+
+Inputs and outputs are frozen attrs values; an unknown outcome is an output of ``None``
+(see :class:`models.Model`).  The state is the register's int, or ``None`` (Jepsen's ``nil``).
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from ._protocol import Model
+
+__all__ = [
+    "EtcdCas",
+    "EtcdCasResult",
+    "EtcdRead",
+    "EtcdRegisterModel",
+    "EtcdValue",
+    "EtcdWrite",
+    "EtcdWritten",
+]
+
+
+@attrs.frozen(kw_only=True)
+class EtcdRead:
+    """Read the register; returns :class:`EtcdValue`."""
+
+
+@attrs.frozen(kw_only=True)
+class EtcdWrite:
+    """Set the register to ``value``; returns :class:`EtcdWritten`."""
+
+    value: int
+
+
+@attrs.frozen(kw_only=True)
+class EtcdCas:
+    """If the register holds ``expected``, set it to ``new``; returns :class:`EtcdCasResult`."""
+
+    expected: int
+    new: int
+
+
+@attrs.frozen(kw_only=True)
+class EtcdValue:
+    """A read's result; ``None`` means the register was never written (Jepsen's ``nil``)."""
+
+    value: int | None
+
+
+@attrs.frozen(kw_only=True)
+class EtcdWritten:
+    """A write returned."""
+
+
+@attrs.frozen(kw_only=True)
+class EtcdCasResult:
+    """Whether the compare-and-set compared equal (and so wrote)."""
+
+    ok: bool
+
+
+EtcdInput = EtcdRead | EtcdWrite | EtcdCas
+EtcdOutput = EtcdValue | EtcdWritten | EtcdCasResult
+
+
+class EtcdRegisterModel(Model[int | None, EtcdInput, EtcdOutput]):
+    """The single etcd register of Porcupine's Jepsen histories; the state is its value or ``None`` (nil).
+
+    read must return the current value, write sets it, cas(a, b) succeeds exactly when the value
+    is a and then sets b.  An unknown outcome is always legal; an unknown cas still takes effect
+    only if it compared equal.
+    """
+
+    def init(self) -> int | None:
+        return None
+
+    def step(
+        self, state: int | None, input: EtcdInput, output: EtcdOutput | None
+    ) -> tuple[bool, int | None]:
+        if isinstance(input, EtcdRead):
+            return output is None or (
+                isinstance(output, EtcdValue) and output.value == state
+            ), state
+        if isinstance(input, EtcdWrite):
+            return output is None or isinstance(output, EtcdWritten), input.value
+        matches = state == input.expected
+        next_state = input.new if matches else state
+        if output is None:
+            return True, next_state
+        return isinstance(output, EtcdCasResult) and output.ok == matches, next_state
+
+    def describe_operation(self, input: EtcdInput, output: EtcdOutput | None) -> str:
+        if isinstance(input, EtcdRead):
+            call = "read()"
+            if isinstance(output, EtcdValue):
+                return f"{call} -> {'nil' if output.value is None else output.value}"
+        elif isinstance(input, EtcdWrite):
+            call = f"write({input.value})"
+            if isinstance(output, EtcdWritten):
+                return call
+        else:
+            call = f"cas({input.expected}->{input.new})"
+            if isinstance(output, EtcdCasResult):
+                return f"{call} -> {'ok' if output.ok else 'fail'}"
+        return f"{call} -> ?" if output is None else f"{call} -> {output!r}"
+
+    def describe_state(self, state: int | None) -> str:
+        return "nil" if state is None else str(state)

@@ -1,0 +1,42 @@
+"""The Azure Cosmos DB backend: the store contract over the synchronous ``azure-cosmos`` SDK.
+
+Layout: ``_store`` (``CosmosStore``: the item layout, tombstones, compare-and-set by If-Match),
+``_transport`` (the HTTP transport under the SDK client and the client's set-up), ``_errors``
+(SDK errors mapped onto ``OutcomeUnknown`` / ``StoreUnavailable``), ``_faults``
+(``FaultyTransport``: faults injected at the HTTP level, under the SDK's retries).
+
+This package and its modules are the only ones that import ``azure``; ``import stores`` does
+not load it (``stores.CosmosStore`` is resolved lazily).  Design notes and measured figures are
+in ``docs/cosmos.md``.
+"""
+
+from ._faults import (
+    DECISIONS,
+    FAULT_TABLE,
+    Decide,
+    Exchange,
+    FaultyTransport,
+    Predicate,
+    choice_decider,
+    is_item_request,
+    item_request,
+    scripted,
+)
+from ._store import RESERVED_FIELDS, CosmosStore
+from ._transport import TransportWrapper
+
+__all__ = [
+    "DECISIONS",
+    "FAULT_TABLE",
+    "RESERVED_FIELDS",
+    "CosmosStore",
+    "Decide",
+    "Exchange",
+    "FaultyTransport",
+    "Predicate",
+    "TransportWrapper",
+    "choice_decider",
+    "is_item_request",
+    "item_request",
+    "scripted",
+]

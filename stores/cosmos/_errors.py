@@ -1,0 +1,129 @@
+"""SDK errors mapped onto the store contract's two failures.
+
+A write that was sent and whose answer was lost (or timed out, or was a server failure other
+than a refusal) *may* have been applied: ``OutcomeUnknown``.  Anything that proves nothing was
+written (unreachable endpoint, rejected key, 429 after the SDK's retries, a failed read):
+``StoreUnavailable``.  Both messages name the endpoint and what to do, in one line, and never
+hold the account key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, NoReturn, TypeVar
+
+import attrs
+from azure.core.exceptions import AzureError, ServiceRequestError, ServiceResponseError
+from azure.cosmos.exceptions import CosmosClientTimeoutError, CosmosHttpResponseError
+
+from .._contract import OutcomeUnknown, StoreError, StoreUnavailable
+
+__all__ = ["ErrorMapper", "MaybeApplied", "send_write"]
+
+T = TypeVar("T")
+
+
+class MaybeApplied(Exception):
+    """A write request was sent and its answer lost (or was a server-side failure): the write
+    may or may not have been applied.  Internal: ``ErrorMapper.guard`` turns it into
+    ``OutcomeUnknown``."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(cause)
+        self.cause = cause
+
+
+def send_write(call: Callable[[], Mapping[str, Any]]) -> dict[str, Any]:
+    """Send one write request.  Errors after which it may have been applied (the answer was
+    lost, timed out, or was a server-side failure other than 503) become ``MaybeApplied``;
+    errors that prove it was not applied (refused before sending, 4xx, 429) pass."""
+    try:
+        return dict(call())
+    except CosmosHttpResponseError as exc:
+        status = exc.status_code or 0
+        # A 503 too: the SDK resends a write once after a 503, so the answer we see may
+        # belong to a resend of an attempt that applied (observed; see docs/cosmos.md).
+        if status == 408 or status >= 500:
+            raise MaybeApplied(exc) from exc
+        raise
+    except (ServiceResponseError, CosmosClientTimeoutError) as exc:
+        raise MaybeApplied(exc) from exc
+
+
+@attrs.frozen(kw_only=True)
+class ErrorMapper:
+    """Turns the SDK's errors for one container into the contract's, with one-line messages.
+
+    ``secret`` (the account key) is kept only to redact it from error text; it is left out of
+    the repr.
+    """
+
+    endpoint: str
+    database: str
+    container: str
+    secret: str = attrs.field(repr=False)
+
+    def guard(self, op: str, id: str | None, fn: Callable[[], T]) -> T:
+        """Run ``fn``; SDK errors the contract does not cover become ``OutcomeUnknown`` (a write
+        that may have been applied) or ``StoreUnavailable`` (nothing was applied)."""
+        try:
+            return fn()
+        except StoreError:
+            raise
+        except MaybeApplied as lost:
+            exc = lost.cause
+            raise OutcomeUnknown(
+                f"Cosmos endpoint {self.endpoint} lost the answer to {op}{_of(id)} in "
+                f"{self.database}/{self.container}: {self.describe(exc)}; the write may or may "
+                "not have been applied: re-read the document (or repeat the same conditional "
+                "write) before going on."
+            ) from exc
+        except CosmosHttpResponseError as exc:
+            self.unavailable(op, id, exc, _http_advice(exc.status_code))
+        except (ServiceRequestError, ServiceResponseError) as exc:
+            self.unavailable(
+                op,
+                id,
+                exc,
+                "check that the endpoint is running and reachable (COSMOS_ENDPOINT, or the "
+                "embedded endpoint's log)",
+            )
+        except AzureError as exc:
+            self.unavailable(op, id, exc, "see the chained exception")
+
+    def unavailable(self, op: str, id: str | None, exc: BaseException, advice: str) -> NoReturn:
+        raise StoreUnavailable(
+            f"Cosmos endpoint {self.endpoint} failed {op}{_of(id)} in {self.database}/"
+            f"{self.container}: {self.describe(exc)}; {advice}; nothing was written."
+        ) from exc
+
+    def describe(self, exc: BaseException) -> str:
+        status = getattr(exc, "status_code", None)
+        what = f"HTTP {status}" if isinstance(status, int) else type(exc).__name__
+        detail = self.redact(_first_line(getattr(exc, "http_error_message", None) or str(exc)))
+        return f"{what}: {detail}"
+
+    def redact(self, text: str) -> str:
+        return text.replace(self.secret, "<key>") if self.secret else text
+
+
+def _of(id: str | None) -> str:
+    return "" if id is None else f" of {id!r}"
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    line = " ".join(lines[:2]) if lines else "(no message)"
+    return line if len(line) <= 200 else line[:197] + "..."
+
+
+def _http_advice(status: int | None) -> str:
+    if status == 401:
+        return "the key was rejected: check COSMOS_KEY for this endpoint"
+    if status == 403:
+        return "the key may not do this (or the firewall blocks this client): check the account"
+    if status == 429:
+        return "throttled beyond the SDK's retries: raise the container's throughput"
+    if status is not None and status >= 500:
+        return "the service failed: retry later, or see the embedded endpoint's log"
+    return "an answer the store contract does not expect: see the chained exception"
