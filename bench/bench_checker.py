@@ -17,8 +17,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.check import Operation, check_operations, read_porcupine_etcd, read_porcupine_kv
-from models import EtcdRegisterModel, KvModel
+from harness.check import Operation
+from harness.check import check_operations
+from harness.check import read_porcupine_etcd
+from harness.check import read_porcupine_kv
+from models import EtcdRegisterModel
+from models import KvModel
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "histories" / "porcupine"
 PASSES = 5

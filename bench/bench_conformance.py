@@ -17,7 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.conformance import run_store_conformance
-from tests.zoo import BROKEN, HARMLESS
+from tests.zoo import BROKEN
+from tests.zoo import HARMLESS
 
 
 def main() -> None:

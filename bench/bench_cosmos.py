@@ -22,16 +22,21 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from functools import partial
 
 import attrs
 import trio
 from azure.core import MatchConditions
 
-from stores import IO_THREADS, Expected
+from stores import IO_THREADS
+from stores import Expected
 from stores.cosmos import CosmosStore
-from stores.emulator import PACKAGE, PACKAGE_VERSION, EmulatorHandle, start_emulator
+from stores.emulator import PACKAGE
+from stores.emulator import PACKAGE_VERSION
+from stores.emulator import EmulatorHandle
+from stores.emulator import start_emulator
 
 WINDOW = 1.0  # seconds per measurement
 REPS_KEEP_ALIVE = 5

@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
+from collections.abc import Coroutine
 from typing import Any
 
-from harness import RandomScheduler, explore, run_actors
-from stores import CONTROLLED, MemoryStore
+from harness import RandomScheduler
+from harness import explore
+from harness import run_actors
+from stores import CONTROLLED
+from stores import MemoryStore
 
 ACTORS = 4
 OPS_PER_ACTOR = 50_000

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
 
-from stores import (
-    Doc,
-    DocumentExists,
-    Expected,
-    NotFound,
-    OutcomeUnknown,
-    Store,
-    StoreMisuse,
-    StoreUnavailable,
-    Updated,
-    UpdateResult,
-)
+from stores import Doc
+from stores import DocumentExists
+from stores import Expected
+from stores import NotFound
+from stores import OutcomeUnknown
+from stores import Store
+from stores import StoreMisuse
+from stores import StoreUnavailable
+from stores import Updated
+from stores import UpdateResult
 
-from ._results import FleetResult, Kind, Lease
+from ._results import FleetResult
+from ._results import Kind
+from ._results import Lease
 
 __all__ = ["Coordinator", "ManualClock", "run_id"]
 

@@ -19,68 +19,63 @@ and ``fleet``):
 Importing ``harness`` pulls in neither pytest, Hypothesis nor azure.
 """
 
-from .backends import Backend, UnknownBackend, backend_names, get_backend
-from .check import (
-    HISTORY_FORMATS,
-    HISTORY_MODELS,
-    CheckResult,
-    Finding,
-    HistoryEvent,
-    HistoryFormatError,
-    HistoryMisuse,
-    HistoryNotLinearizable,
-    HistoryRecorder,
-    LinearizabilityUndecided,
-    LinearizabilityViolation,
-    Operation,
-    OpRef,
-    Verdict,
-    Violation,
-    check_history_files,
-    check_operations,
-    read_jsonl,
-    read_porcupine_etcd,
-    read_porcupine_kv,
-    write_jsonl,
-)
+from .backends import Backend
+from .backends import UnknownBackend
+from .backends import backend_names
+from .backends import get_backend
+from .check import HISTORY_FORMATS
+from .check import HISTORY_MODELS
+from .check import CheckResult
+from .check import Finding
+from .check import HistoryEvent
+from .check import HistoryFormatError
+from .check import HistoryMisuse
+from .check import HistoryNotLinearizable
+from .check import HistoryRecorder
+from .check import LinearizabilityUndecided
+from .check import LinearizabilityViolation
+from .check import Operation
+from .check import OpRef
+from .check import Verdict
+from .check import Violation
+from .check import check_history_files
+from .check import check_operations
+from .check import read_jsonl
+from .check import read_porcupine_etcd
+from .check import read_porcupine_kv
+from .check import write_jsonl
 from .cli import Progress
-from .explore import (
-    STRATEGIES,
-    Counterexample,
-    Exploration,
-    Scenario,
-    ScheduleFinding,
-    UnknownScenario,
-    explore,
-    get_scenario,
-    make_scheduler,
-    replay,
-    run_schedule,
-    scenario_names,
-)
+from .explore import STRATEGIES
+from .explore import Counterexample
+from .explore import Exploration
+from .explore import Scenario
+from .explore import ScheduleFinding
+from .explore import UnknownScenario
+from .explore import explore
+from .explore import get_scenario
+from .explore import make_scheduler
+from .explore import replay
+from .explore import run_schedule
+from .explore import scenario_names
 from .report import write_report
-from .runtime import (
-    ActorError,
-    DeterminismCheck,
-    Execution,
-    NondeterminismError,
-    RuntimeMisuse,
-    ScheduleFormatError,
-    ScheduleToken,
-    decode,
-    drive,
-    encode,
-    run_actors,
-)
-from .runtime.schedulers import (
-    ExhaustiveScheduler,
-    HypothesisScheduler,
-    PctScheduler,
-    RandomScheduler,
-    ReplayScheduler,
-    ScheduleDiverged,
-    Scheduler,
-)
+from .runtime import ActorError
+from .runtime import DeterminismCheck
+from .runtime import Execution
+from .runtime import NondeterminismError
+from .runtime import RuntimeMisuse
+from .runtime import ScheduleFormatError
+from .runtime import ScheduleToken
+from .runtime import decode
+from .runtime import drive
+from .runtime import encode
+from .runtime import run_actors
+from .runtime.schedulers import ExhaustiveScheduler
+from .runtime.schedulers import HypothesisScheduler
+from .runtime.schedulers import PctScheduler
+from .runtime.schedulers import RandomScheduler
+from .runtime.schedulers import ReplayScheduler
+from .runtime.schedulers import ScheduleDiverged
+from .runtime.schedulers import Scheduler
 
 __all__ = [
     "HISTORY_FORMATS",

@@ -11,11 +11,13 @@ carries the reproducer.  Misuse of the harness is never a ``Finding``: it is a t
 
 from __future__ import annotations
 
+import traceback
+from pathlib import Path
 from typing import Literal
 
 import attrs
 
-__all__ = ["Finding", "OpRef", "Violation", "ViolationKind"]
+__all__ = ["Finding", "OpRef", "Violation", "ViolationKind", "who_raised"]
 
 #: What kind of property broke.  ``double-assignment``: two callers were told they hold the
 #: same epoch of the same job.  ``invariant``: the final state breaks one of the model's state
@@ -58,3 +60,27 @@ class Violation:
 
 class Finding(AssertionError):
     """Base class of every finding: a broken property, with its reproducer in the message."""
+
+
+_HARNESS = Path(__file__).resolve().parent
+_FLEET = _HARNESS.parent / "fleet"
+
+
+def who_raised(error: BaseException) -> str:
+    """Who raised ``error``, from where its traceback ends, with the place: "the coordinator
+    raised KeyError: 'status' (fleet/_coordinator.py:120)".
+
+    The coordinator (``fleet``) and the harness are named as such; anything else (``stores``,
+    a user's backend, a client library) is the store.  A finding must never blame the store
+    for the coordinator's or the harness's own error.
+    """
+    frames = traceback.extract_tb(error.__traceback__)
+    where, who = "", "the store"
+    if frames:
+        path = Path(frames[-1].filename).resolve()
+        where = f" ({path.parent.name}/{path.name}:{frames[-1].lineno})"
+        if path.is_relative_to(_FLEET):
+            who = "the coordinator"
+        elif path.is_relative_to(_HARNESS):
+            who = "the harness"
+    return f"{who} raised {type(error).__name__}: {error}{where}"

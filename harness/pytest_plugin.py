@@ -131,7 +131,9 @@ def pytest_collection_modifyitems(
     spec = config.getoption("harness_store")
     if not spec:
         return
-    from .conformance import CHECKS, FactoryError, load_factory
+    from .conformance import CHECKS
+    from .conformance import FactoryError
+    from .conformance import load_factory
 
     try:
         load_factory(spec)

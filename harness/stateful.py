@@ -4,6 +4,7 @@ Kept apart from ``harness/__init__`` on purpose: importing it pulls in Hypothesi
 ``import harness`` must not.  The code lives in ``harness.explore`` (loaded on first use).
 """
 
-from .explore import BatchFinding, fleet_machine
+from .explore import BatchFinding
+from .explore import fleet_machine
 
 __all__ = ["BatchFinding", "fleet_machine"]

@@ -7,47 +7,48 @@ register per document), ``_etcd`` and ``_kv`` (Porcupine's etcd register and kv 
 models' inputs and outputs, for history codecs).
 """
 
-from ._etcd import (
-    EtcdCas,
-    EtcdCasResult,
-    EtcdRead,
-    EtcdRegisterModel,
-    EtcdValue,
-    EtcdWrite,
-    EtcdWritten,
-)
-from ._fleet import (
-    Claim,
-    Complete,
-    Enqueue,
-    FleetLinearModel,
-    FleetModel,
-    FleetOp,
-    FleetState,
-    Inspect,
-    JobState,
-    ModelResult,
-    Observation,
-    Reap,
-    Release,
-    Renew,
-    apply,
-    check_invariants,
-    check_outcomes,
-    observation_matches,
-)
-from ._kv import KvAppend, KvDone, KvGet, KvModel, KvPut, KvValue
-from ._protocol import HasInput, Model, OpT
-from ._register import (
-    CasRegisterModel,
-    RegCas,
-    RegCasResult,
-    RegGet,
-    RegisterState,
-    RegPut,
-    RegValue,
-    RegWritten,
-)
+from ._etcd import EtcdCas
+from ._etcd import EtcdCasResult
+from ._etcd import EtcdRead
+from ._etcd import EtcdRegisterModel
+from ._etcd import EtcdValue
+from ._etcd import EtcdWrite
+from ._etcd import EtcdWritten
+from ._fleet import Claim
+from ._fleet import Complete
+from ._fleet import Enqueue
+from ._fleet import FleetLinearModel
+from ._fleet import FleetModel
+from ._fleet import FleetOp
+from ._fleet import FleetState
+from ._fleet import Inspect
+from ._fleet import JobState
+from ._fleet import ModelResult
+from ._fleet import Observation
+from ._fleet import Reap
+from ._fleet import Release
+from ._fleet import Renew
+from ._fleet import apply
+from ._fleet import check_invariants
+from ._fleet import check_outcomes
+from ._fleet import observation_matches
+from ._kv import KvAppend
+from ._kv import KvDone
+from ._kv import KvGet
+from ._kv import KvModel
+from ._kv import KvPut
+from ._kv import KvValue
+from ._protocol import HasInput
+from ._protocol import Model
+from ._protocol import OpT
+from ._register import CasRegisterModel
+from ._register import RegCas
+from ._register import RegCasResult
+from ._register import RegGet
+from ._register import RegisterState
+from ._register import RegPut
+from ._register import RegValue
+from ._register import RegWritten
 from ._value_types import VALUE_TYPES
 
 __all__ = [

@@ -23,12 +23,14 @@ even before a reaper runs; a job is claimable when queued, or leased with an exp
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Literal
 
 import attrs
 
-from ._protocol import Model, OpT
+from ._protocol import Model
+from ._protocol import OpT
 
 __all__ = [
     "Claim",

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 import attrs
 
 from ._partition import partition_by_key
-from ._protocol import Model, OpT
+from ._protocol import Model
+from ._protocol import OpT
 
 __all__ = ["KvAppend", "KvDone", "KvGet", "KvModel", "KvPut", "KvValue"]
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
-from typing import Any, Protocol, TypeVar
+from collections.abc import Hashable
+from collections.abc import Sequence
+from typing import Any
+from typing import Protocol
+from typing import TypeVar
 
 __all__ = ["HasInput", "Model", "OpT"]
 

@@ -10,13 +10,15 @@ Inputs and outputs are frozen attrs values; an unknown outcome is an output of `
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable
+from collections.abc import Sequence
 from typing import Final
 
 import attrs
 
 from ._partition import partition_by_key
-from ._protocol import Model, OpT
+from ._protocol import Model
+from ._protocol import OpT
 
 __all__ = [
     "CasRegisterModel",

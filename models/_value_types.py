@@ -4,9 +4,23 @@ from __future__ import annotations
 
 from typing import Final
 
-from ._etcd import EtcdCas, EtcdCasResult, EtcdRead, EtcdValue, EtcdWrite, EtcdWritten
-from ._kv import KvAppend, KvDone, KvGet, KvPut, KvValue
-from ._register import RegCas, RegCasResult, RegGet, RegPut, RegValue, RegWritten
+from ._etcd import EtcdCas
+from ._etcd import EtcdCasResult
+from ._etcd import EtcdRead
+from ._etcd import EtcdValue
+from ._etcd import EtcdWrite
+from ._etcd import EtcdWritten
+from ._kv import KvAppend
+from ._kv import KvDone
+from ._kv import KvGet
+from ._kv import KvPut
+from ._kv import KvValue
+from ._register import RegCas
+from ._register import RegCasResult
+from ._register import RegGet
+from ._register import RegPut
+from ._register import RegValue
+from ._register import RegWritten
 
 __all__ = ["VALUE_TYPES"]
 

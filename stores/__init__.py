@@ -7,26 +7,32 @@ one way to wrap a store, and the optional ``fork`` capability), ``_memory`` (``M
 (``SqliteStore``), ``cosmos/`` (``CosmosStore``, the only package importing azure).
 """
 
-from ._contract import (
-    Conflict,
-    Doc,
-    DocumentExists,
-    DocumentNotFound,
-    Expected,
-    NotFound,
-    OutcomeUnknown,
-    Store,
-    StoreError,
-    StoreMisuse,
-    StoreUnavailable,
-    Updated,
-    UpdateResult,
-)
+from ._contract import Conflict
+from ._contract import Doc
+from ._contract import DocumentExists
+from ._contract import DocumentNotFound
+from ._contract import Expected
+from ._contract import NotFound
+from ._contract import OutcomeUnknown
+from ._contract import Store
+from ._contract import StoreError
+from ._contract import StoreMisuse
+from ._contract import StoreUnavailable
+from ._contract import Updated
+from ._contract import UpdateResult
 from ._memory import MemoryStore
-from ._points import CONTROLLED, IO_THREADS, Point, checkpoint, run_io
+from ._points import CONTROLLED
+from ._points import IO_THREADS
+from ._points import Point
+from ._points import checkpoint
+from ._points import run_io
 from ._read_check_write import ReadCheckWriteStore
-from ._sqlite import SqliteStore, SqliteUnavailable, fresh_sqlite_stores
-from ._wrapper import ForkableStore, StoreWrapper, can_fork
+from ._sqlite import SqliteStore
+from ._sqlite import SqliteUnavailable
+from ._sqlite import fresh_sqlite_stores
+from ._wrapper import ForkableStore
+from ._wrapper import StoreWrapper
+from ._wrapper import can_fork
 
 __all__ = [
     "CONTROLLED",

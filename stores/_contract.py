@@ -5,7 +5,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import Any
+from typing import ClassVar
+from typing import Literal
+from typing import Protocol
+from typing import runtime_checkable
 
 import attrs
 

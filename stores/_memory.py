@@ -5,21 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._contract import (
-    Conflict,
-    Doc,
-    DocumentExists,
-    DocumentNotFound,
-    Expected,
-    NotFound,
-    Updated,
-    UpdateResult,
-    document_key,
-    freeze_body,
-    validate_expected,
-    validate_key,
-    validate_patch,
-)
+from ._contract import Conflict
+from ._contract import Doc
+from ._contract import DocumentExists
+from ._contract import DocumentNotFound
+from ._contract import Expected
+from ._contract import NotFound
+from ._contract import Updated
+from ._contract import UpdateResult
+from ._contract import document_key
+from ._contract import freeze_body
+from ._contract import validate_expected
+from ._contract import validate_key
+from ._contract import validate_patch
 from ._points import checkpoint
 
 __all__ = ["MemoryStore"]

@@ -20,9 +20,13 @@ driver is in charge.
 from __future__ import annotations
 
 import types
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Generator
 from contextvars import ContextVar
-from typing import Any, TypeVar, cast
+from typing import Any
+from typing import TypeVar
+from typing import cast
 
 import trio
 

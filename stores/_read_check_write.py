@@ -5,16 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._contract import (
-    Conflict,
-    DocumentNotFound,
-    Expected,
-    NotFound,
-    Updated,
-    UpdateResult,
-    validate_expected,
-    validate_patch,
-)
+from ._contract import Conflict
+from ._contract import DocumentNotFound
+from ._contract import Expected
+from ._contract import NotFound
+from ._contract import Updated
+from ._contract import UpdateResult
+from ._contract import validate_expected
+from ._contract import validate_patch
 from ._wrapper import StoreWrapper
 
 __all__ = ["ReadCheckWriteStore"]

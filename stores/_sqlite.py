@@ -9,27 +9,28 @@ import sqlite3
 import tempfile
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Mapping
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
+from typing import TypeVar
 
-from ._contract import (
-    Conflict,
-    Doc,
-    DocumentExists,
-    DocumentNotFound,
-    Expected,
-    NotFound,
-    StoreMisuse,
-    StoreUnavailable,
-    Updated,
-    UpdateResult,
-    document_key,
-    freeze_body,
-    validate_expected,
-    validate_key,
-    validate_patch,
-)
+from ._contract import Conflict
+from ._contract import Doc
+from ._contract import DocumentExists
+from ._contract import DocumentNotFound
+from ._contract import Expected
+from ._contract import NotFound
+from ._contract import StoreMisuse
+from ._contract import StoreUnavailable
+from ._contract import Updated
+from ._contract import UpdateResult
+from ._contract import document_key
+from ._contract import freeze_body
+from ._contract import validate_expected
+from ._contract import validate_key
+from ._contract import validate_patch
 from ._points import run_io
 
 __all__ = ["SqliteStore", "SqliteUnavailable", "fresh_sqlite_stores"]

@@ -8,9 +8,17 @@ validation, the read-check-write control, the conformance zoo's harmless wrapper
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Protocol, Self, TypeGuard, runtime_checkable
+from typing import Any
+from typing import ClassVar
+from typing import Protocol
+from typing import Self
+from typing import TypeGuard
+from typing import runtime_checkable
 
-from ._contract import Doc, Expected, Store, UpdateResult
+from ._contract import Doc
+from ._contract import Expected
+from ._contract import Store
+from ._contract import UpdateResult
 
 __all__ = ["ForkableStore", "StoreWrapper", "can_fork"]
 

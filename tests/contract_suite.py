@@ -12,17 +12,15 @@ from typing import Any
 import pytest
 
 from harness import drive
-from stores import (
-    Conflict,
-    Doc,
-    DocumentExists,
-    DocumentNotFound,
-    Expected,
-    NotFound,
-    Store,
-    StoreMisuse,
-    Updated,
-)
+from stores import Conflict
+from stores import Doc
+from stores import DocumentExists
+from stores import DocumentNotFound
+from stores import Expected
+from stores import NotFound
+from stores import Store
+from stores import StoreMisuse
+from stores import Updated
 
 
 def run(coro: Any) -> Any:

@@ -10,45 +10,42 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from harness.check import (
-    CheckResult,
-    HistoryFormatError,
-    HistoryMisuse,
-    HistoryNotLinearizable,
-    HistoryRecorder,
-    LinearizabilityUndecided,
-    Operation,
-    check_history_files,
-    check_operations,
-    read_jsonl,
-    read_porcupine_etcd,
-    read_porcupine_kv,
-    write_jsonl,
-)
-from models import (
-    CasRegisterModel,
-    EtcdCas,
-    EtcdCasResult,
-    EtcdRead,
-    EtcdRegisterModel,
-    EtcdValue,
-    EtcdWrite,
-    EtcdWritten,
-    KvAppend,
-    KvDone,
-    KvGet,
-    KvModel,
-    KvValue,
-    RegCas,
-    RegCasResult,
-    RegGet,
-    RegPut,
-    RegValue,
-    RegWritten,
-)
+from harness.check import CheckResult
+from harness.check import HistoryFormatError
+from harness.check import HistoryMisuse
+from harness.check import HistoryNotLinearizable
+from harness.check import HistoryRecorder
+from harness.check import LinearizabilityUndecided
+from harness.check import Operation
+from harness.check import check_history_files
+from harness.check import check_operations
+from harness.check import read_jsonl
+from harness.check import read_porcupine_etcd
+from harness.check import read_porcupine_kv
+from harness.check import write_jsonl
+from models import CasRegisterModel
+from models import EtcdCas
+from models import EtcdCasResult
+from models import EtcdRead
+from models import EtcdRegisterModel
+from models import EtcdValue
+from models import EtcdWrite
+from models import EtcdWritten
+from models import KvAppend
+from models import KvDone
+from models import KvGet
+from models import KvModel
+from models import KvValue
+from models import RegCas
+from models import RegCasResult
+from models import RegGet
+from models import RegPut
+from models import RegValue
+from models import RegWritten
 
 Op = Operation[Any, Any]
 

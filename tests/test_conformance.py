@@ -9,21 +9,28 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import pytest
 
 from harness.cli import main
-from harness.conformance import (
-    FactoryError,
-    NonConformance,
-    load_factory,
-    run_store_conformance,
-)
-from stores import MemoryStore, Store, fresh_sqlite_stores
+from harness.conformance import FactoryError
+from harness.conformance import NonConformance
+from harness.conformance import load_factory
+from harness.conformance import run_store_conformance
+from stores import Doc
+from stores import MemoryStore
+from stores import Store
+from stores import fresh_sqlite_stores
 
-from .zoo import BROKEN, HARMLESS, make_garbage, make_hanger, make_raiser
+from .zoo import BROKEN
+from .zoo import HARMLESS
+from .zoo import make_garbage
+from .zoo import make_hanger
+from .zoo import make_raiser
 
 ROOT = Path(__file__).resolve().parents[1]
 _catch_times: list[float] = []
@@ -82,6 +89,24 @@ def test_garbage_results_are_reported_with_the_value() -> None:
 def test_a_store_that_raises_is_a_finding_not_a_crash() -> None:
     result = run_store_conformance(make_raiser, raise_on_failure=False)
     assert "the store raised KeyError" in result.failures[0].evidence
+    assert "(in update_if_match(" in result.failures[0].evidence
+
+
+def test_a_coordinator_error_is_never_labelled_the_store_raised() -> None:
+    class Forgetful(MemoryStore):
+        """Returns job bodies without their status: the coordinator, not the store, raises."""
+
+        async def get(self, id: str, partition_key: str) -> Doc | None:
+            doc = await super().get(id, partition_key)
+            if doc is None or doc.body.get("kind") != "job":
+                return doc
+            return attrs.evolve(doc, body={k: v for k, v in doc.body.items() if k != "status"})
+
+    result = run_store_conformance(Forgetful, raise_on_failure=False)
+    blamed = [c.evidence for c in result.failures if "raised" in c.evidence]
+    assert blamed, [c.evidence for c in result.failures]
+    assert all("the store raised" not in evidence for evidence in blamed)
+    assert all("the coordinator raised KeyError: 'status' (fleet/" in e for e in blamed)
 
 
 def test_a_store_that_hangs_is_reported_by_the_watchdog() -> None:

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, Phase, seed, settings
+from hypothesis import HealthCheck
+from hypothesis import Phase
+from hypothesis import seed
+from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from fleet import Coordinator
-from harness import decode, drive, explore, replay, scenario_names
+from harness import decode
+from harness import drive
+from harness import explore
+from harness import replay
+from harness import scenario_names
 from harness.backends import FaultyStore
-from harness.stateful import BatchFinding, fleet_machine
-from stores import Conflict, Expected, MemoryStore, OutcomeUnknown, StoreUnavailable, Updated
+from harness.stateful import BatchFinding
+from harness.stateful import fleet_machine
+from stores import Conflict
+from stores import Expected
+from stores import MemoryStore
+from stores import OutcomeUnknown
+from stores import StoreUnavailable
+from stores import Updated
 
 
 class ForcedFaults(FaultyStore):

@@ -6,6 +6,7 @@ import itertools
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -13,27 +14,33 @@ from typing import Any
 
 import pytest
 
-from fleet import FleetResult, Lease
-from harness import explore, replay
-from harness.check import Finding, HistoryNotLinearizable, OpRef, Violation
-from harness.explore import (
-    BatchFinding,
-    ScheduleFinding,
-    check_run,
-    get_scenario,
-    initial_state,
-)
-from harness.runtime import (
-    DeterminismCheck,
-    ExhaustiveScheduler,
-    NondeterminismError,
-    PctScheduler,
-    RandomScheduler,
-    SchedulerBase,
-    run_actors,
-)
+from fleet import FleetResult
+from fleet import Lease
+from harness import explore
+from harness import replay
+from harness.check import Finding
+from harness.check import HistoryNotLinearizable
+from harness.check import OpRef
+from harness.check import Violation
+from harness.explore import BatchFinding
+from harness.explore import ScheduleFinding
+from harness.explore import check_run
+from harness.explore import get_scenario
+from harness.explore import initial_state
+from harness.runtime import DeterminismCheck
+from harness.runtime import ExhaustiveScheduler
+from harness.runtime import NondeterminismError
+from harness.runtime import PctScheduler
+from harness.runtime import RandomScheduler
+from harness.runtime import SchedulerBase
+from harness.runtime import run_actors
 from models import Claim
-from stores import Doc, MemoryStore, StoreWrapper, checkpoint
+from stores import Doc
+from stores import Expected
+from stores import MemoryStore
+from stores import StoreWrapper
+from stores import UpdateResult
+from stores import checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 KV_BAD = ROOT.parent / "shared" / "histories" / "porcupine" / "kv" / "c10-bad.txt"
@@ -275,3 +282,24 @@ def test_report_assets_are_real_files_inlined_into_the_page(tmp_path: Path) -> N
     assets = resources.files("harness.report").joinpath("assets")
     for name in ("report.css", "report.js"):
         assert assets.joinpath(name).read_text("utf-8") in page
+
+
+class _Raiser(StoreWrapper):
+    """A store whose compare-and-set raises something outside the contract."""
+
+    forkable = False
+
+    async def update_if_match(
+        self, id: str, partition_key: str, expected: Expected, patch: Mapping[str, Any]
+    ) -> UpdateResult:
+        raise KeyError("internal index corrupted")
+
+
+def test_an_actor_error_names_who_raised_it() -> None:
+    cx = explore(
+        "claim-race", "x", "random", budget=5, factory=lambda wrap: wrap(_Raiser(MemoryStore()))
+    ).counterexample
+    assert cx is not None
+    first = cx.violations[0]
+    assert first.kind == "actor-raised"
+    assert "the store raised KeyError: 'internal index corrupted' (tests/" in first.sentence

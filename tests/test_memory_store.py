@@ -7,13 +7,11 @@ from typing import Any
 
 import pytest
 
-from stores import (
-    Expected,
-    MemoryStore,
-    ReadCheckWriteStore,
-    Store,
-    StoreMisuse,
-)
+from stores import Expected
+from stores import MemoryStore
+from stores import ReadCheckWriteStore
+from stores import Store
+from stores import StoreMisuse
 
 from .contract_suite import *  # noqa: F403  (the shared sequential contract tests)
 from .contract_suite import run

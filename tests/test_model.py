@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from models import (
-    Claim,
-    Complete,
-    Enqueue,
-    FleetModel,
-    FleetState,
-    JobState,
-    Reap,
-    Release,
-    Renew,
-    check_invariants,
-    check_outcomes,
-)
+from models import Claim
+from models import Complete
+from models import Enqueue
+from models import FleetModel
+from models import FleetState
+from models import JobState
+from models import Reap
+from models import Release
+from models import Renew
+from models import check_invariants
+from models import check_outcomes
 
 
 def test_claim_renew_complete_lifecycle() -> None:

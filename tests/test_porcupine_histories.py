@@ -12,8 +12,13 @@ from typing import Any
 
 import pytest
 
-from harness.check import Operation, check_operations, read_porcupine_etcd, read_porcupine_kv
-from models import EtcdRegisterModel, KvModel, Model
+from harness.check import Operation
+from harness.check import check_operations
+from harness.check import read_porcupine_etcd
+from harness.check import read_porcupine_kv
+from models import EtcdRegisterModel
+from models import KvModel
+from models import Model
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "histories" / "porcupine"
 EXPECTED = DATA / "expected.tsv"

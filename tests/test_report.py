@@ -23,13 +23,13 @@ import pytest
 from harness import explore
 from harness.check import Violation
 from harness.cli import Progress
-from harness.explore import CheckRow, Counterexample, TimelineOp
-from harness.report import (
-    MAX_BARS,
-    MAX_COUNTEREXAMPLES,
-    MAX_TRACE_LINES,
-    write_report,
-)
+from harness.explore import CheckRow
+from harness.explore import Counterexample
+from harness.explore import TimelineOp
+from harness.report import MAX_BARS
+from harness.report import MAX_COUNTEREXAMPLES
+from harness.report import MAX_TRACE_LINES
+from harness.report import write_report
 
 META = {"command": "claimcheck run", "seed": 0, "started": "2024-11-28T22:00:00Z", "elapsed": 1.5}
 

@@ -7,16 +7,14 @@ from typing import Any
 import pytest
 import trio
 
-from harness import (
-    ExhaustiveScheduler,
-    PctScheduler,
-    RandomScheduler,
-    ReplayScheduler,
-    RuntimeMisuse,
-    ScheduleDiverged,
-    drive,
-    run_actors,
-)
+from harness import ExhaustiveScheduler
+from harness import PctScheduler
+from harness import RandomScheduler
+from harness import ReplayScheduler
+from harness import RuntimeMisuse
+from harness import ScheduleDiverged
+from harness import drive
+from harness import run_actors
 from harness.runtime import ActorError
 from stores import MemoryStore
 

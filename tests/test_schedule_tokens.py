@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from harness import ScheduleFormatError, ScheduleToken, decode, encode, explore, replay
+from harness import ScheduleFormatError
+from harness import ScheduleToken
+from harness import decode
+from harness import encode
+from harness import explore
+from harness import replay
 from harness.runtime import FORMAT_VERSION
 
 

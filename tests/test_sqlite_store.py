@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -13,23 +14,22 @@ from typing import Any
 import pytest
 import trio
 
-from harness import drive, explore
-from stores import (
-    Conflict,
-    Doc,
-    DocumentExists,
-    DocumentNotFound,
-    Expected,
-    ReadCheckWriteStore,
-    SqliteStore,
-    SqliteUnavailable,
-    Store,
-    StoreMisuse,
-    StoreUnavailable,
-    Updated,
-    UpdateResult,
-    fresh_sqlite_stores,
-)
+from harness import drive
+from harness import explore
+from stores import Conflict
+from stores import Doc
+from stores import DocumentExists
+from stores import DocumentNotFound
+from stores import Expected
+from stores import ReadCheckWriteStore
+from stores import SqliteStore
+from stores import SqliteUnavailable
+from stores import Store
+from stores import StoreMisuse
+from stores import StoreUnavailable
+from stores import Updated
+from stores import UpdateResult
+from stores import fresh_sqlite_stores
 
 from .contract_suite import *  # noqa: F403  (the shared sequential contract tests)
 from .contract_suite import run

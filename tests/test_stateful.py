@@ -7,22 +7,24 @@ from typing import Any
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine
+from hypothesis.stateful import initialize
+from hypothesis.stateful import invariant
+from hypothesis.stateful import rule
 
-from fleet import Coordinator, FleetResult
+from fleet import Coordinator
+from fleet import FleetResult
 from harness import drive
 from harness.explore import observed_state
-from models import (
-    Claim,
-    Complete,
-    Enqueue,
-    FleetModel,
-    FleetOp,
-    Reap,
-    Release,
-    Renew,
-    check_invariants,
-)
+from models import Claim
+from models import Complete
+from models import Enqueue
+from models import FleetModel
+from models import FleetOp
+from models import Reap
+from models import Release
+from models import Renew
+from models import check_invariants
 from stores import MemoryStore
 
 JOBS = st.sampled_from(["j1", "j2", "j3"])
@@ -97,11 +99,13 @@ TestCoordinatorMatchesModel = CoordinatorMatchesModel.TestCase
 
 # --- the concurrent machine: batches under Hypothesis-drawn schedules -------------------------
 
-from hypothesis import HealthCheck, Phase  # noqa: E402
+from hypothesis import HealthCheck  # noqa: E402
+from hypothesis import Phase  # noqa: E402
 from hypothesis.stateful import run_state_machine_as_test  # noqa: E402
 
 from harness import replay  # noqa: E402
-from harness.stateful import BatchFinding, fleet_machine  # noqa: E402
+from harness.stateful import BatchFinding  # noqa: E402
+from harness.stateful import fleet_machine  # noqa: E402
 from stores import ReadCheckWriteStore  # noqa: E402
 
 MemoryMachine = fleet_machine(MemoryStore, store_name="memory")

@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any
+from typing import Self
 
 import pytest
 
 from harness import drive
-from harness.backends import FaultyStore, NamespacedStore
+from harness.backends import FaultyStore
+from harness.backends import NamespacedStore
 from harness.conformance import ValidatingStore
-from harness.explore import BatchClock, CountingStore, TracingStore
-from stores import (
-    Conflict,
-    Doc,
-    Expected,
-    MemoryStore,
-    ReadCheckWriteStore,
-    Store,
-    StoreWrapper,
-    Updated,
-    can_fork,
-)
+from harness.explore import BatchClock
+from harness.explore import CountingStore
+from harness.explore import TracingStore
+from stores import Conflict
+from stores import Doc
+from stores import Expected
+from stores import MemoryStore
+from stores import ReadCheckWriteStore
+from stores import Store
+from stores import StoreWrapper
+from stores import Updated
+from stores import can_fork
 
-from .zoo import LoggingStore, RenamingStore
+from .zoo import LoggingStore
+from .zoo import RenamingStore
 
 
 def test_every_operation_is_delegated_to_inner() -> None:

@@ -10,13 +10,19 @@ only by how many extra trio checkpoints each task waits before it starts (drawn 
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
 import trio
 
-from fleet import Coordinator, FleetResult, run_id
-from stores import MemoryStore, ReadCheckWriteStore, Store
+from fleet import Coordinator
+from fleet import FleetResult
+from fleet import run_id
+from stores import MemoryStore
+from stores import ReadCheckWriteStore
+from stores import Store
 
 SEEDS = range(20)
 

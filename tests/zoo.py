@@ -6,24 +6,25 @@ function is a factory usable as ``claimcheck conformance tests.zoo:make_<name>``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, Self
+from collections.abc import Callable
+from collections.abc import Mapping
+from typing import Any
+from typing import Self
 
 from harness.backends import NamespacedStore
-from stores import (
-    Conflict,
-    Doc,
-    Expected,
-    MemoryStore,
-    NotFound,
-    ReadCheckWriteStore,
-    Store,
-    StoreWrapper,
-    Updated,
-    UpdateResult,
-    checkpoint,
-)
-from stores._contract import freeze_body, validate_patch
+from stores import Conflict
+from stores import Doc
+from stores import Expected
+from stores import MemoryStore
+from stores import NotFound
+from stores import ReadCheckWriteStore
+from stores import Store
+from stores import StoreWrapper
+from stores import Updated
+from stores import UpdateResult
+from stores import checkpoint
+from stores._contract import freeze_body
+from stores._contract import validate_patch
 
 
 class NoTokenBump(MemoryStore):

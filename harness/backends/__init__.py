@@ -8,15 +8,13 @@ on ``runtime`` (fault choices are scheduler choices) and ``stores``.
 
 from ._faults import FaultyStore
 from ._namespace import NamespacedStore
-from ._registry import (
-    Backend,
-    UnknownBackend,
-    Wrap,
-    backend_names,
-    coordinator_options,
-    get_backend,
-    identity,
-)
+from ._registry import Backend
+from ._registry import UnknownBackend
+from ._registry import Wrap
+from ._registry import backend_names
+from ._registry import coordinator_options
+from ._registry import get_backend
+from ._registry import identity
 
 __all__ = [
     "Backend",

@@ -27,20 +27,19 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any
+from typing import Self
 
-from stores import (
-    Conflict,
-    Doc,
-    Expected,
-    OutcomeUnknown,
-    Store,
-    StoreUnavailable,
-    StoreWrapper,
-    Updated,
-    UpdateResult,
-    checkpoint,
-)
+from stores import Conflict
+from stores import Doc
+from stores import Expected
+from stores import OutcomeUnknown
+from stores import Store
+from stores import StoreUnavailable
+from stores import StoreWrapper
+from stores import Updated
+from stores import UpdateResult
+from stores import checkpoint
 
 from ..runtime import choose
 

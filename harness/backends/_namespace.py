@@ -8,11 +8,17 @@ gives each schedule its own namespace of partitions in one shared container inst
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any
+from typing import Self
 
 import attrs
 
-from stores import Doc, Expected, Store, StoreWrapper, Updated, UpdateResult
+from stores import Doc
+from stores import Expected
+from stores import Store
+from stores import StoreWrapper
+from stores import Updated
+from stores import UpdateResult
 
 __all__ = ["NamespacedStore"]
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from contextlib import contextmanager
 from typing import Any
 
 import attrs
 
-from stores import MemoryStore, ReadCheckWriteStore, Store
+from stores import MemoryStore
+from stores import ReadCheckWriteStore
+from stores import Store
 
 __all__ = [
     "Backend",

@@ -8,19 +8,27 @@ what ``claimcheck check-history`` runs).  Depends on ``models`` only, so it can 
 own to check any history against any ``models.Model``.
 """
 
-from .._findings import Finding, OpRef, Violation, ViolationKind
-from ._checker import (
-    CheckResult,
-    HistoryNotLinearizable,
-    LinearizabilityUndecided,
-    LinearizabilityViolation,
-    Verdict,
-    check_operations,
-)
-from ._files import HISTORY_FORMATS, HISTORY_MODELS, check_history_files
-from ._jsonl import read_jsonl, write_jsonl
-from ._operation import HistoryEvent, HistoryFormatError, HistoryMisuse, Operation
-from ._porcupine import read_porcupine_etcd, read_porcupine_kv
+from .._findings import Finding
+from .._findings import OpRef
+from .._findings import Violation
+from .._findings import ViolationKind
+from ._checker import CheckResult
+from ._checker import HistoryNotLinearizable
+from ._checker import LinearizabilityUndecided
+from ._checker import LinearizabilityViolation
+from ._checker import Verdict
+from ._checker import check_operations
+from ._files import HISTORY_FORMATS
+from ._files import HISTORY_MODELS
+from ._files import check_history_files
+from ._jsonl import read_jsonl
+from ._jsonl import write_jsonl
+from ._operation import HistoryEvent
+from ._operation import HistoryFormatError
+from ._operation import HistoryMisuse
+from ._operation import Operation
+from ._porcupine import read_porcupine_etcd
+from ._porcupine import read_porcupine_kv
 from ._recorder import HistoryRecorder
 
 __all__ = [

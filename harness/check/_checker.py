@@ -40,8 +40,13 @@ import gc
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Sequence
-from typing import Any, Final, Literal, NamedTuple
+from collections.abc import Callable
+from collections.abc import Generator
+from collections.abc import Sequence
+from typing import Any
+from typing import Final
+from typing import Literal
+from typing import NamedTuple
 
 import attrs
 

@@ -8,16 +8,26 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final, TextIO
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Any
+from typing import Final
+from typing import TextIO
 
-from models import CasRegisterModel, EtcdRegisterModel, KvModel, Model
+from models import CasRegisterModel
+from models import EtcdRegisterModel
+from models import KvModel
+from models import Model
 
 from .._exit import ExitCode
-from ._checker import CheckResult, check_operations
+from ._checker import CheckResult
+from ._checker import check_operations
 from ._jsonl import read_jsonl
-from ._operation import HistoryFormatError, Operation
-from ._porcupine import read_porcupine_etcd, read_porcupine_kv
+from ._operation import HistoryFormatError
+from ._operation import Operation
+from ._porcupine import read_porcupine_etcd
+from ._porcupine import read_porcupine_kv
 
 __all__ = [
     "EXIT_BAD_INPUT",

@@ -25,22 +25,26 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Final
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Any
+from typing import Final
 
 import attrs
 
-from ._codec import DEFAULT_VALUE_TYPES, decode_value, encode_value
-from ._operation import (
-    HistoryEvent,
-    HistoryFormatError,
-    HistoryMisuse,
-    Operation,
-    Outcome,
-    Time,
-    events_from_operations,
-    is_time,
-)
+from ._codec import DEFAULT_VALUE_TYPES
+from ._codec import decode_value
+from ._codec import encode_value
+from ._operation import HistoryEvent
+from ._operation import HistoryFormatError
+from ._operation import HistoryMisuse
+from ._operation import Operation
+from ._operation import Outcome
+from ._operation import Time
+from ._operation import events_from_operations
+from ._operation import is_time
 
 __all__ = ["HISTORY_FORMAT", "HISTORY_FORMAT_VERSION", "JsonlHistory", "read_jsonl", "write_jsonl"]
 

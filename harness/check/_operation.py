@@ -27,7 +27,11 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable
-from typing import Any, Final, Generic, Literal, TypeVar
+from typing import Any
+from typing import Final
+from typing import Generic
+from typing import Literal
+from typing import TypeVar
 
 import attrs
 

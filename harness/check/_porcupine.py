@@ -11,23 +11,24 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Final
+from typing import Any
+from typing import Final
 
-from models import (
-    EtcdCas,
-    EtcdCasResult,
-    EtcdRead,
-    EtcdValue,
-    EtcdWrite,
-    EtcdWritten,
-    KvAppend,
-    KvDone,
-    KvGet,
-    KvPut,
-    KvValue,
-)
+from models import EtcdCas
+from models import EtcdCasResult
+from models import EtcdRead
+from models import EtcdValue
+from models import EtcdWrite
+from models import EtcdWritten
+from models import KvAppend
+from models import KvDone
+from models import KvGet
+from models import KvPut
+from models import KvValue
 
-from ._operation import HistoryFormatError, Operation, Outcome
+from ._operation import HistoryFormatError
+from ._operation import Operation
+from ._operation import Outcome
 
 __all__ = ["read_porcupine_etcd", "read_porcupine_kv"]
 

@@ -7,7 +7,12 @@ from typing import Any
 
 import attrs
 
-from ._operation import HistoryEvent, HistoryMisuse, Operation, Outcome, Time, check_time
+from ._operation import HistoryEvent
+from ._operation import HistoryMisuse
+from ._operation import Operation
+from ._operation import Outcome
+from ._operation import Time
+from ._operation import check_time
 
 __all__ = ["HistoryRecorder", "OpHandle"]
 

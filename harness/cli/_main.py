@@ -14,32 +14,42 @@ import shutil
 import sys
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import NoReturn, TextIO, cast
+from datetime import UTC
+from datetime import datetime
+from typing import NoReturn
+from typing import TextIO
+from typing import cast
 
-from stores import StoreError, StoreMisuse
+from stores import StoreError
+from stores import StoreMisuse
 from stores.emulator import EmulatorError
 
 from .._exit import ExitCode
-from ..backends import UnknownBackend, backend_names, get_backend
-from ..check import HISTORY_FORMATS, HISTORY_MODELS, check_history_files
-from ..conformance import ConformanceCheck, FactoryError, load_factory, run_store_conformance
-from ..explore import (
-    DEFAULT_STORES,
-    STRATEGIES,
-    CheckRow,
-    UnknownScenario,
-    UnknownStrategy,
-    explore,
-    get_scenario,
-    main_job,
-    planned_checks,
-    render_table,
-    replay,
-    scenario_names,
-)
+from ..backends import UnknownBackend
+from ..backends import backend_names
+from ..backends import get_backend
+from ..check import HISTORY_FORMATS
+from ..check import HISTORY_MODELS
+from ..check import check_history_files
+from ..conformance import ConformanceCheck
+from ..conformance import FactoryError
+from ..conformance import load_factory
+from ..conformance import run_store_conformance
+from ..explore import DEFAULT_STORES
+from ..explore import STRATEGIES
+from ..explore import CheckRow
+from ..explore import UnknownScenario
+from ..explore import UnknownStrategy
+from ..explore import explore
+from ..explore import get_scenario
+from ..explore import main_job
+from ..explore import planned_checks
+from ..explore import render_table
+from ..explore import replay
+from ..explore import scenario_names
 from ..report import write_report
-from ..runtime import NondeterminismError, ScheduleFormatError
+from ..runtime import NondeterminismError
+from ..runtime import ScheduleFormatError
 from ..runtime.schedulers import ScheduleDiverged
 from ._progress import Progress
 

@@ -7,15 +7,14 @@ evidence), ``_watchdog`` (runs a check in a thread and names a hung operation), 
 ``backends``, ``runtime``.
 """
 
-from ._factory import FactoryError, load_factory
-from ._suite import (
-    CHECKS,
-    ConformanceCheck,
-    ConformanceResult,
-    NonConformance,
-    get_cached_result,
-    run_store_conformance,
-)
+from ._factory import FactoryError
+from ._factory import load_factory
+from ._suite import CHECKS
+from ._suite import ConformanceCheck
+from ._suite import ConformanceResult
+from ._suite import NonConformance
+from ._suite import get_cached_result
+from ._suite import run_store_conformance
 from ._validator import ValidatingStore
 
 __all__ = [

@@ -9,29 +9,35 @@ from typing import Any
 import attrs
 import trio
 
-from models import CasRegisterModel, RegCas, RegCasResult, RegGet, RegPut, RegValue, RegWritten
-from stores import (
-    Conflict,
-    Doc,
-    DocumentExists,
-    DocumentNotFound,
-    Expected,
-    NotFound,
-    Store,
-    StoreMisuse,
-    Updated,
-)
+from models import CasRegisterModel
+from models import RegCas
+from models import RegCasResult
+from models import RegGet
+from models import RegPut
+from models import RegValue
+from models import RegWritten
+from stores import Conflict
+from stores import Doc
+from stores import DocumentExists
+from stores import DocumentNotFound
+from stores import Expected
+from stores import NotFound
+from stores import Store
+from stores import StoreMisuse
+from stores import Updated
 
 from ..backends import FaultyStore
-from ..check import HistoryRecorder, Operation, check_operations
-from ..explore import (
-    BatchClock,
-    CountingStore,
-    ScheduleFinding,
-    explore,
-    scenario_names,
-)
-from ..runtime import ActorError, drive, run_actors
+from ..check import HistoryRecorder
+from ..check import Operation
+from ..check import check_operations
+from ..explore import BatchClock
+from ..explore import CountingStore
+from ..explore import ScheduleFinding
+from ..explore import explore
+from ..explore import scenario_names
+from ..runtime import ActorError
+from ..runtime import drive
+from ..runtime import run_actors
 from ..runtime.schedulers import RandomScheduler
 from ._factory import StoreFactory
 

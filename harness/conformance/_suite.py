@@ -29,29 +29,34 @@ the reproducer of the first failure.
 from __future__ import annotations
 
 import time
-import traceback
 from collections.abc import Callable
-from pathlib import Path
 
 import attrs
 
-from stores import Store, StoreUnavailable
+from stores import Store
+from stores import StoreUnavailable
 
 from .._findings import Finding
-from ..explore import Counterexample, ScheduleFinding
+from .._findings import who_raised
+from ..explore import Counterexample
+from ..explore import ScheduleFinding
 from ..runtime import RuntimeMisuse
-from ._checks import (
-    Passed,
-    check_atomicity,
-    check_exploration,
-    check_faults,
-    check_fleet,
-    check_linearizability,
-    check_sequential,
-)
-from ._factory import FactoryError, StoreFactory, load_factory
-from ._validator import MalformedResult, ValidatingStore, raised_by_store
-from ._watchdog import Hang, Watch, watched
+from ._checks import Passed
+from ._checks import check_atomicity
+from ._checks import check_exploration
+from ._checks import check_faults
+from ._checks import check_fleet
+from ._checks import check_linearizability
+from ._checks import check_sequential
+from ._factory import FactoryError
+from ._factory import StoreFactory
+from ._factory import load_factory
+from ._validator import MalformedResult
+from ._validator import ValidatingStore
+from ._validator import raised_by_store
+from ._watchdog import Hang
+from ._watchdog import Watch
+from ._watchdog import watched
 
 __all__ = [
     "CHECKS",
@@ -241,9 +246,4 @@ def _blame(error: Exception) -> str:
         return f"the store raised {type(error).__name__}: {error} (in {op})"
     if isinstance(error, RuntimeMisuse):
         return f"the controlled runtime refused an await: {error}"
-    frames = traceback.extract_tb(error.__traceback__)
-    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
-    return (
-        f"the coordinator or the harness raised {type(error).__name__}: {error}{where} "
-        "(not the store; rerun with CLAIMCHECK_DEBUG=1 and report it)"
-    )
+    return who_raised(error)

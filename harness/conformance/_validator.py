@@ -8,16 +8,14 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from stores import (
-    Conflict,
-    Doc,
-    Expected,
-    NotFound,
-    Store,
-    StoreWrapper,
-    Updated,
-    UpdateResult,
-)
+from stores import Conflict
+from stores import Doc
+from stores import Expected
+from stores import NotFound
+from stores import Store
+from stores import StoreWrapper
+from stores import Updated
+from stores import UpdateResult
 
 from .._findings import Finding
 from ._watchdog import Watch

@@ -11,27 +11,44 @@ tasks), ``_mainjob`` (the main job's table).  Depends on ``runtime``, ``check``,
 ``fleet``, ``models``, ``stores``.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from typing import Any
 
 from ._batch import _Clock as BatchClock
 from ._batch import _CountingStore as CountingStore
 from ._concurrent import run_concurrently
-from ._counterexample import (
-    STRATEGIES,
-    Counterexample,
-    ScheduleFinding,
-    TimelineOp,
-    build_counterexample,
-)
-from ._explore import Exploration, UnknownStrategy, explore, make_scheduler, replay
-from ._mainjob import DEFAULT_STORES, CheckRow, main_job, planned_checks, render_table
-from ._runner import Run, ScheduleRunner, StoreFactory, run_schedule
-from ._scenarios import Scenario, UnknownScenario, get_scenario, observed_state, scenario_names
+from ._counterexample import STRATEGIES
+from ._counterexample import Counterexample
+from ._counterexample import ScheduleFinding
+from ._counterexample import TimelineOp
+from ._counterexample import build_counterexample
+from ._explore import Exploration
+from ._explore import UnknownStrategy
+from ._explore import explore
+from ._explore import make_scheduler
+from ._explore import replay
+from ._mainjob import DEFAULT_STORES
+from ._mainjob import CheckRow
+from ._mainjob import main_job
+from ._mainjob import planned_checks
+from ._mainjob import render_table
+from ._runner import Run
+from ._runner import ScheduleRunner
+from ._runner import StoreFactory
+from ._runner import run_schedule
+from ._scenarios import Scenario
+from ._scenarios import UnknownScenario
+from ._scenarios import get_scenario
+from ._scenarios import observed_state
+from ._scenarios import scenario_names
 from ._trace import TracingStore
-from ._verdict import check_run, initial_state, observe
+from ._verdict import check_run
+from ._verdict import initial_state
+from ._verdict import observe
 
 if TYPE_CHECKING:  # at run time, loaded on first use by __getattr__ below
-    from ._stateful import BatchFinding, fleet_machine
+    from ._stateful import BatchFinding
+    from ._stateful import fleet_machine
 
 __all__ = [
     "DEFAULT_STORES",

@@ -8,26 +8,38 @@ exactly as a scenario run is (``_verdict``), from that model state.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
 
 from fleet import Coordinator
-from models import FleetLinearModel, FleetOp, FleetState
-from stores import (
-    Doc,
-    Expected,
-    Store,
-    StoreWrapper,
-    UpdateResult,
-)
+from models import FleetLinearModel
+from models import FleetOp
+from models import FleetState
+from stores import Doc
+from stores import Expected
+from stores import Store
+from stores import StoreWrapper
+from stores import UpdateResult
 
-from ..check import CheckResult, Operation, check_operations
-from ..runtime import ActorError, Execution, ScheduleToken, drive, encode, run_actors
+from .._findings import who_raised
+from ..check import CheckResult
+from ..check import Operation
+from ..check import check_operations
+from ..runtime import ActorError
+from ..runtime import Execution
+from ..runtime import ScheduleToken
+from ..runtime import drive
+from ..runtime import encode
+from ..runtime import run_actors
 from ..runtime.schedulers import Scheduler
-from ._scenarios import actor_coroutine, adhoc_scenario, observed_state
-from ._verdict import CHECK_TIMEOUT, history_of
+from ._scenarios import actor_coroutine
+from ._scenarios import adhoc_scenario
+from ._scenarios import observed_state
+from ._verdict import CHECK_TIMEOUT
+from ._verdict import history_of
 
 __all__ = ["BatchOutcome", "run_batch"]
 
@@ -135,7 +147,7 @@ def run_batch(
     names = [name for name, _ in actors]
     execution = run_actors([actor_coroutine(coord, ops, tick=tick) for _, ops in actors], scheduler)
     errors = tuple(
-        f"actor {name} raised {type(r.error).__name__}: {r.error}"
+        f"actor {name}: {who_raised(r.error)}"
         for name, r in zip(names, execution.results, strict=True)
         if isinstance(r, ActorError)
     )

@@ -19,14 +19,18 @@ from typing import Any
 import attrs
 import trio
 
-from fleet import Coordinator, FleetResult
+from fleet import Coordinator
+from fleet import FleetResult
 
 from .._findings import Violation
 from ..backends import identity
 from ..runtime import ActorError
 from ._runner import StoreFactory
-from ._scenarios import Scenario, actor_coroutine, perform
-from ._verdict import check_run, initial_state
+from ._scenarios import Scenario
+from ._scenarios import actor_coroutine
+from ._scenarios import perform
+from ._verdict import check_run
+from ._verdict import initial_state
 
 __all__ = ["ConcurrentOutcome", "run_concurrently"]
 

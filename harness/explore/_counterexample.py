@@ -8,7 +8,8 @@ commands that reproduce it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -16,10 +17,19 @@ import attrs
 from models import FleetOp
 from stores import Store
 
-from .._findings import Finding, OpRef, Violation
-from ..runtime import ReplayScheduler, ScheduleToken, encode
-from ._runner import Run, ScheduleRunner, StoreFactory
-from ._scenarios import OpHook, Scenario, describe_op, describe_result
+from .._findings import Finding
+from .._findings import OpRef
+from .._findings import Violation
+from ..runtime import ReplayScheduler
+from ..runtime import ScheduleToken
+from ..runtime import encode
+from ._runner import Run
+from ._runner import ScheduleRunner
+from ._runner import StoreFactory
+from ._scenarios import OpHook
+from ._scenarios import Scenario
+from ._scenarios import describe_op
+from ._scenarios import describe_result
 from ._trace import TracingStore
 
 __all__ = [

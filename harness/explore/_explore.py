@@ -7,24 +7,30 @@ counterexample builder (``_counterexample``) that ``replay`` uses too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
-from ..backends import coordinator_options, get_backend
-from ..runtime import (
-    DeterminismCheck,
-    ExhaustiveScheduler,
-    PctScheduler,
-    RandomScheduler,
-    ReplayScheduler,
-    Scheduler,
-    decode,
-)
-from ._counterexample import STRATEGIES, Counterexample, build_counterexample
-from ._runner import Run, ScheduleRunner, StoreFactory, run_schedule
-from ._scenarios import Scenario, get_scenario
+from ..backends import coordinator_options
+from ..backends import get_backend
+from ..runtime import DeterminismCheck
+from ..runtime import ExhaustiveScheduler
+from ..runtime import PctScheduler
+from ..runtime import RandomScheduler
+from ..runtime import ReplayScheduler
+from ..runtime import Scheduler
+from ..runtime import decode
+from ._counterexample import STRATEGIES
+from ._counterexample import Counterexample
+from ._counterexample import build_counterexample
+from ._runner import Run
+from ._runner import ScheduleRunner
+from ._runner import StoreFactory
+from ._runner import run_schedule
+from ._scenarios import Scenario
+from ._scenarios import get_scenario
 
 __all__ = [
     "Exploration",

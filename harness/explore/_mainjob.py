@@ -7,16 +7,20 @@ finding ("MISSED").
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Sequence
 
 import attrs
 
-from ..backends import Backend, get_backend
+from ..backends import Backend
+from ..backends import get_backend
 from ._concurrent import run_concurrently
 from ._counterexample import Counterexample
 from ._explore import explore
 from ._runner import StoreFactory
-from ._scenarios import get_scenario, scenario_names
+from ._scenarios import get_scenario
+from ._scenarios import scenario_names
 
 __all__ = ["DEFAULT_STORES", "CheckRow", "main_job", "planned_checks", "render_table"]
 

@@ -8,18 +8,31 @@ ran, so each schedule starts from a fork instead of re-running set-up.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
 
 from fleet import Coordinator
-from stores import ForkableStore, Store, can_fork
+from stores import ForkableStore
+from stores import Store
+from stores import can_fork
 
 from .._findings import Violation
-from ..backends import FaultyStore, Wrap, identity
-from ..runtime import Execution, Scheduler, drive, run_actors
-from ._scenarios import OpHook, Scenario, actor_coroutine, perform, seed_documents
+from ..backends import FaultyStore
+from ..backends import Wrap
+from ..backends import identity
+from ..runtime import Execution
+from ..runtime import Scheduler
+from ..runtime import drive
+from ..runtime import run_actors
+from ._scenarios import OpHook
+from ._scenarios import Scenario
+from ._scenarios import actor_coroutine
+from ._scenarios import perform
+from ._scenarios import seed_documents
 from ._verdict import RunChecker
 
 __all__ = ["Run", "ScheduleRunner", "StoreFactory", "run_schedule"]

@@ -14,25 +14,31 @@ import base64
 import itertools
 import json
 import zlib
-from collections.abc import Callable, Coroutine, Mapping, Sequence
-from typing import Any, cast
+from collections.abc import Callable
+from collections.abc import Coroutine
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Any
+from typing import cast
 
 import attrs
 
-from fleet import Coordinator, FleetResult, run_id
-from models import (
-    Claim,
-    Complete,
-    Enqueue,
-    FleetOp,
-    FleetState,
-    JobState,
-    ModelResult,
-    Reap,
-    Release,
-    Renew,
-)
-from stores import Doc, OutcomeUnknown, StoreUnavailable
+from fleet import Coordinator
+from fleet import FleetResult
+from fleet import run_id
+from models import Claim
+from models import Complete
+from models import Enqueue
+from models import FleetOp
+from models import FleetState
+from models import JobState
+from models import ModelResult
+from models import Reap
+from models import Release
+from models import Renew
+from stores import Doc
+from stores import OutcomeUnknown
+from stores import StoreUnavailable
 
 __all__ = [
     "WON",

@@ -20,35 +20,43 @@ This module imports Hypothesis but not pytest: run a machine with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine
+from hypothesis.stateful import initialize
+from hypothesis.stateful import invariant
+from hypothesis.stateful import precondition
+from hypothesis.stateful import rule
 
 from fleet import Coordinator
-from models import (
-    Claim,
-    Complete,
-    Enqueue,
-    FleetModel,
-    FleetOp,
-    FleetState,
-    Reap,
-    Release,
-    Renew,
-    check_invariants,
-    observation_matches,
-)
+from models import Claim
+from models import Complete
+from models import Enqueue
+from models import FleetModel
+from models import FleetOp
+from models import FleetState
+from models import Reap
+from models import Release
+from models import Renew
+from models import check_invariants
+from models import observation_matches
 from stores import Store
 
 from .._findings import Finding
 from ..runtime import drive
-from ..runtime.schedulers import HypothesisScheduler, UnsupportedChoice
-from ._batch import BatchOutcome, run_batch
+from ..runtime.schedulers import HypothesisScheduler
+from ..runtime.schedulers import UnsupportedChoice
+from ._batch import BatchOutcome
+from ._batch import run_batch
 from ._counterexample import Counterexample
 from ._explore import explore
-from ._scenarios import adhoc_scenario, observed_state, perform
+from ._scenarios import adhoc_scenario
+from ._scenarios import observed_state
+from ._scenarios import perform
 from ._verdict import observe
 
 __all__ = ["BatchFinding", "fleet_machine"]

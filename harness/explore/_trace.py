@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from stores import Doc, Expected, Store, StoreWrapper, UpdateResult
+from stores import Doc
+from stores import Expected
+from stores import Store
+from stores import StoreWrapper
+from stores import UpdateResult
 
 __all__ = ["TracingStore", "describe_doc"]
 

@@ -17,21 +17,26 @@ from collections.abc import Sequence
 from typing import Any
 
 from fleet import FleetResult
-from models import (
-    Claim,
-    FleetLinearModel,
-    FleetState,
-    Inspect,
-    Observation,
-    apply,
-    check_invariants,
-)
+from models import Claim
+from models import FleetLinearModel
+from models import FleetState
+from models import Inspect
+from models import Observation
+from models import apply
+from models import check_invariants
 from stores import Doc
 
-from .._findings import OpRef, Violation
-from ..check import Operation, check_operations
+from .._findings import OpRef
+from .._findings import Violation
+from .._findings import who_raised
+from ..check import Operation
+from ..check import check_operations
 from ..runtime import ActorError
-from ._scenarios import ActorLog, Observed, Scenario, Unknown, observed_state
+from ._scenarios import ActorLog
+from ._scenarios import Observed
+from ._scenarios import Scenario
+from ._scenarios import Unknown
+from ._scenarios import observed_state
 
 __all__ = ["RunChecker", "check_run", "history_of", "initial_state", "observe"]
 
@@ -214,7 +219,7 @@ def check_run(
             kind="actor-raised",
             subject=None,
             operations=(),
-            sentence=f"actor {name} raised {type(result.error).__name__}: {result.error}",
+            sentence=f"actor {name}: {who_raised(result.error)}",
         )
         for name, result in zip(names, results, strict=True)
         if isinstance(result, ActorError)

@@ -5,13 +5,11 @@ script, real files inlined into every page).  Depends on ``explore`` (counterexa
 timelines).
 """
 
-from ._report import (
-    MAX_BARS,
-    MAX_COUNTEREXAMPLES,
-    MAX_TRACE_LINES,
-    ReportRow,
-    write_report,
-)
+from ._report import MAX_BARS
+from ._report import MAX_COUNTEREXAMPLES
+from ._report import MAX_TRACE_LINES
+from ._report import ReportRow
+from ._report import write_report
 
 __all__ = [
     "MAX_BARS",

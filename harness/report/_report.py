@@ -30,12 +30,16 @@ import hashlib
 import html
 import json
 import os
-from collections.abc import Mapping, Sequence
-from importlib import metadata, resources
+from collections.abc import Mapping
+from collections.abc import Sequence
+from importlib import metadata
+from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
+from typing import Protocol
 
-from ..explore import Counterexample, TimelineOp
+from ..explore import Counterexample
+from ..explore import TimelineOp
 
 __all__ = [
     "MAX_BARS",

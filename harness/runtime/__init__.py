@@ -6,23 +6,30 @@ decision asked of the scheduler), ``_token`` (``cc1.…`` schedule tokens), ``sc
 scheduling points); nothing here knows about fleets, models or checks.
 """
 
-from ._stepper import ActorError, Execution, RuntimeMisuse, choose, drive, run_actors
-from ._token import FORMAT_VERSION, ScheduleFormatError, ScheduleToken, decode, encode
-from .schedulers import (
-    DeterminismCheck,
-    ExhaustiveScheduler,
-    HypothesisScheduler,
-    NondeterminismError,
-    PctScheduler,
-    PruneExecution,
-    RandomScheduler,
-    ReplayScheduler,
-    ScheduleDiverged,
-    Scheduler,
-    SchedulerBase,
-    UnsupportedChoice,
-    independent,
-)
+from ._stepper import ActorError
+from ._stepper import Execution
+from ._stepper import RuntimeMisuse
+from ._stepper import choose
+from ._stepper import drive
+from ._stepper import run_actors
+from ._token import FORMAT_VERSION
+from ._token import ScheduleFormatError
+from ._token import ScheduleToken
+from ._token import decode
+from ._token import encode
+from .schedulers import DeterminismCheck
+from .schedulers import ExhaustiveScheduler
+from .schedulers import HypothesisScheduler
+from .schedulers import NondeterminismError
+from .schedulers import PctScheduler
+from .schedulers import PruneExecution
+from .schedulers import RandomScheduler
+from .schedulers import ReplayScheduler
+from .schedulers import ScheduleDiverged
+from .schedulers import Scheduler
+from .schedulers import SchedulerBase
+from .schedulers import UnsupportedChoice
+from .schedulers import independent
 
 __all__ = [
     "FORMAT_VERSION",

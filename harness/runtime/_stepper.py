@@ -16,15 +16,20 @@ schedule fixes the order in which requests reach the server.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable
+from collections.abc import Coroutine
+from collections.abc import Sequence
 from contextvars import ContextVar
 from typing import Any
 
 import attrs
 
-from stores import CONTROLLED, Point
+from stores import CONTROLLED
+from stores import Point
 
-from .schedulers import PruneExecution, Scheduler, UnsupportedChoice
+from .schedulers import PruneExecution
+from .schedulers import Scheduler
+from .schedulers import UnsupportedChoice
 
 __all__ = ["ActorError", "Execution", "RuntimeMisuse", "choose", "drive", "run_actors"]
 

@@ -10,19 +10,18 @@ not load it (``stores.CosmosStore`` is resolved lazily).  Design notes and measu
 in ``docs/cosmos.md``.
 """
 
-from ._faults import (
-    DECISIONS,
-    FAULT_TABLE,
-    Decide,
-    Exchange,
-    FaultyTransport,
-    Predicate,
-    choice_decider,
-    is_item_request,
-    item_request,
-    scripted,
-)
-from ._store import RESERVED_FIELDS, CosmosStore
+from ._faults import DECISIONS
+from ._faults import FAULT_TABLE
+from ._faults import Decide
+from ._faults import Exchange
+from ._faults import FaultyTransport
+from ._faults import Predicate
+from ._faults import choice_decider
+from ._faults import is_item_request
+from ._faults import item_request
+from ._faults import scripted
+from ._store import RESERVED_FIELDS
+from ._store import CosmosStore
 from ._transport import TransportWrapper
 
 __all__ = [

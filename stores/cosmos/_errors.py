@@ -9,14 +9,22 @@ hold the account key.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, NoReturn, TypeVar
+from collections.abc import Callable
+from collections.abc import Mapping
+from typing import Any
+from typing import NoReturn
+from typing import TypeVar
 
 import attrs
-from azure.core.exceptions import AzureError, ServiceRequestError, ServiceResponseError
-from azure.cosmos.exceptions import CosmosClientTimeoutError, CosmosHttpResponseError
+from azure.core.exceptions import AzureError
+from azure.core.exceptions import ServiceRequestError
+from azure.core.exceptions import ServiceResponseError
+from azure.cosmos.exceptions import CosmosClientTimeoutError
+from azure.cosmos.exceptions import CosmosHttpResponseError
 
-from .._contract import OutcomeUnknown, StoreError, StoreUnavailable
+from .._contract import OutcomeUnknown
+from .._contract import StoreError
+from .._contract import StoreUnavailable
 
 __all__ = ["ErrorMapper", "MaybeApplied", "send_write"]
 

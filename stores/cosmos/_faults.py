@@ -40,13 +40,20 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Final
-from urllib.parse import unquote, urlsplit
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Sequence
+from typing import Any
+from typing import Final
+from urllib.parse import unquote
+from urllib.parse import urlsplit
 
 import attrs
-from azure.core.exceptions import ServiceRequestError, ServiceResponseError
-from azure.core.pipeline.transport import HttpRequest, HttpResponse, HttpTransport
+from azure.core.exceptions import ServiceRequestError
+from azure.core.exceptions import ServiceResponseError
+from azure.core.pipeline.transport import HttpRequest
+from azure.core.pipeline.transport import HttpResponse
+from azure.core.pipeline.transport import HttpTransport
 from azure.core.utils import CaseInsensitiveDict
 
 from .._contract import StoreMisuse

@@ -14,42 +14,40 @@ import enum
 import os
 import uuid
 from collections.abc import Mapping
-from typing import Any, Literal, NoReturn, Protocol
+from typing import Any
+from typing import Literal
+from typing import NoReturn
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from azure.core import MatchConditions
-from azure.cosmos.exceptions import (
-    CosmosAccessConditionFailedError,
-    CosmosResourceExistsError,
-    CosmosResourceNotFoundError,
-)
+from azure.cosmos.exceptions import CosmosAccessConditionFailedError
+from azure.cosmos.exceptions import CosmosResourceExistsError
+from azure.cosmos.exceptions import CosmosResourceNotFoundError
 
-from .._contract import (
-    Conflict,
-    Doc,
-    DocumentExists,
-    DocumentNotFound,
-    Expected,
-    NotFound,
-    OutcomeUnknown,
-    StoreMisuse,
-    StoreUnavailable,
-    Updated,
-    UpdateResult,
-    freeze_body,
-    validate_expected,
-    validate_key,
-    validate_patch,
-)
+from .._contract import Conflict
+from .._contract import Doc
+from .._contract import DocumentExists
+from .._contract import DocumentNotFound
+from .._contract import Expected
+from .._contract import NotFound
+from .._contract import OutcomeUnknown
+from .._contract import StoreMisuse
+from .._contract import StoreUnavailable
+from .._contract import Updated
+from .._contract import UpdateResult
+from .._contract import freeze_body
+from .._contract import validate_expected
+from .._contract import validate_key
+from .._contract import validate_patch
 from .._points import run_io
-from ._errors import ErrorMapper, send_write
-from ._transport import (
-    TransportWrapper,
-    build_transport,
-    is_loopback_https,
-    loopback_fingerprint,
-    open_container,
-)
+from ._errors import ErrorMapper
+from ._errors import send_write
+from ._transport import TransportWrapper
+from ._transport import build_transport
+from ._transport import is_loopback_https
+from ._transport import loopback_fingerprint
+from ._transport import open_container
 
 __all__ = ["RESERVED_FIELDS", "CosmosStore"]
 

@@ -15,31 +15,29 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from azure.core.exceptions import (
-    ServiceRequestError,
-    ServiceRequestTimeoutError,
-    ServiceResponseError,
-    ServiceResponseTimeoutError,
-)
-from azure.core.pipeline.transport import (
-    HttpRequest,
-    HttpResponse,
-    HttpTransport,
-    RequestsTransport,
-)
-from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey
+from azure.core.exceptions import ServiceRequestError
+from azure.core.exceptions import ServiceRequestTimeoutError
+from azure.core.exceptions import ServiceResponseError
+from azure.core.exceptions import ServiceResponseTimeoutError
+from azure.core.pipeline.transport import HttpRequest
+from azure.core.pipeline.transport import HttpResponse
+from azure.core.pipeline.transport import HttpTransport
+from azure.core.pipeline.transport import RequestsTransport
+from azure.cosmos import ContainerProxy
+from azure.cosmos import CosmosClient
+from azure.cosmos import PartitionKey
 from azure.cosmos.exceptions import CosmosResourceExistsError
 from requests import Session
 from requests.adapters import HTTPAdapter
-from urllib3 import BaseHTTPResponse, PoolManager, Timeout
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    HTTPError,
-    NewConnectionError,
-    ProtocolError,
-    ReadTimeoutError,
-    SSLError,
-)
+from urllib3 import BaseHTTPResponse
+from urllib3 import PoolManager
+from urllib3 import Timeout
+from urllib3.exceptions import ConnectTimeoutError
+from urllib3.exceptions import HTTPError
+from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import ProtocolError
+from urllib3.exceptions import ReadTimeoutError
+from urllib3.exceptions import SSLError
 from urllib3.util.retry import Retry
 
 from .._contract import StoreMisuse

@@ -17,14 +17,12 @@ Known deviations from the real service (details in ``docs/cosmos.md``):
 * its TLS certificate is self-signed and expired (the store pins it by fingerprint).
 """
 
-from ._launch import (
-    EMULATOR_KEY,
-    PACKAGE,
-    PACKAGE_VERSION,
-    EmulatorError,
-    EmulatorHandle,
-    start_emulator,
-)
+from ._launch import EMULATOR_KEY
+from ._launch import PACKAGE
+from ._launch import PACKAGE_VERSION
+from ._launch import EmulatorError
+from ._launch import EmulatorHandle
+from ._launch import start_emulator
 
 __all__ = [
     "EMULATOR_KEY",

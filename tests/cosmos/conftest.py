@@ -18,7 +18,9 @@ from collections.abc import Iterator
 import pytest
 
 from stores.cosmos import CosmosStore
-from stores.emulator import EmulatorError, EmulatorHandle, start_emulator
+from stores.emulator import EmulatorError
+from stores.emulator import EmulatorHandle
+from stores.emulator import start_emulator
 
 
 def worker_name() -> str:

@@ -14,15 +14,13 @@ from typing import Any
 import pytest
 import trio
 
-from stores import (
-    Conflict,
-    Doc,
-    Expected,
-    ReadCheckWriteStore,
-    Store,
-    Updated,
-    UpdateResult,
-)
+from stores import Conflict
+from stores import Doc
+from stores import Expected
+from stores import ReadCheckWriteStore
+from stores import Store
+from stores import Updated
+from stores import UpdateResult
 from stores.cosmos import CosmosStore
 
 RACERS = 12

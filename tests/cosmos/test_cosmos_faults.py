@@ -13,36 +13,39 @@ and the naive coordinator (``resolve_ambiguity=False``) says ``conflict`` for a 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
+from collections.abc import Callable
+from collections.abc import Coroutine
+from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
 import pytest
 
 from fleet import Coordinator
-from harness.runtime import SchedulerBase, choose, run_actors
-from stores import (
-    Conflict,
-    Doc,
-    Expected,
-    OutcomeUnknown,
-    StoreMisuse,
-    StoreUnavailable,
-    Updated,
-)
-from stores.cosmos import (
-    FAULT_TABLE,
-    CosmosStore,
-    FaultyTransport,
-    Predicate,
-    choice_decider,
-    is_item_request,
-    item_request,
-    scripted,
-)
+from harness.runtime import SchedulerBase
+from harness.runtime import choose
+from harness.runtime import run_actors
+from stores import Conflict
+from stores import Doc
+from stores import Expected
+from stores import OutcomeUnknown
+from stores import StoreMisuse
+from stores import StoreUnavailable
+from stores import Updated
+from stores.cosmos import FAULT_TABLE
+from stores.cosmos import CosmosStore
+from stores.cosmos import FaultyTransport
+from stores.cosmos import Predicate
+from stores.cosmos import choice_decider
+from stores.cosmos import is_item_request
+from stores.cosmos import item_request
+from stores.cosmos import scripted
 from stores.emulator import EmulatorHandle
 
-from ._drive import drive, under_trio
+from ._drive import drive
+from ._drive import under_trio
 
 Run = Callable[[Coroutine[Any, Any, Any]], Any]
 

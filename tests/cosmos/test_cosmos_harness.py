@@ -7,14 +7,25 @@ import re
 from collections.abc import Callable
 
 import pytest
-from hypothesis import HealthCheck, Phase, seed, settings
+from hypothesis import HealthCheck
+from hypothesis import Phase
+from hypothesis import seed
+from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from harness import explore, get_scenario, replay
-from harness.backends import FaultyStore, NamespacedStore, Wrap, get_backend
-from harness.explore import main_job, run_concurrently
-from harness.stateful import BatchFinding, fleet_machine
-from stores import ReadCheckWriteStore, Store
+from harness import explore
+from harness import get_scenario
+from harness import replay
+from harness.backends import FaultyStore
+from harness.backends import NamespacedStore
+from harness.backends import Wrap
+from harness.backends import get_backend
+from harness.explore import main_job
+from harness.explore import run_concurrently
+from harness.stateful import BatchFinding
+from harness.stateful import fleet_machine
+from stores import ReadCheckWriteStore
+from stores import Store
 from stores.cosmos import CosmosStore
 
 _counter = iter(range(1 << 30))

@@ -9,30 +9,33 @@ from __future__ import annotations
 
 import socket
 import traceback
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
 
-from stores import (
-    CONTROLLED,
-    IO_THREADS,
-    Conflict,
-    Doc,
-    DocumentExists,
-    DocumentNotFound,
-    Expected,
-    NotFound,
-    StoreMisuse,
-    StoreUnavailable,
-    Updated,
-)
-from stores.cosmos import RESERVED_FIELDS, CosmosStore
-from stores.emulator import EmulatorHandle, start_emulator
+from stores import CONTROLLED
+from stores import IO_THREADS
+from stores import Conflict
+from stores import Doc
+from stores import DocumentExists
+from stores import DocumentNotFound
+from stores import Expected
+from stores import NotFound
+from stores import StoreMisuse
+from stores import StoreUnavailable
+from stores import Updated
+from stores.cosmos import RESERVED_FIELDS
+from stores.cosmos import CosmosStore
+from stores.emulator import EmulatorHandle
+from stores.emulator import start_emulator
 
-from ._drive import drive, step, under_trio
+from ._drive import drive
+from ._drive import step
+from ._drive import under_trio
 
 Run = Callable[[Coroutine[Any, Any, Any]], Any]
 

@@ -12,7 +12,11 @@ import pytest
 
 from stores import Expected
 from stores.cosmos import CosmosStore
-from stores.emulator import EMULATOR_KEY, EmulatorError, EmulatorHandle, _launch, start_emulator
+from stores.emulator import EMULATOR_KEY
+from stores.emulator import EmulatorError
+from stores.emulator import EmulatorHandle
+from stores.emulator import _launch
+from stores.emulator import start_emulator
 
 from ._drive import drive
 

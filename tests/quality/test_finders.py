@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness import explore, scenario_names
+from harness import explore
+from harness import scenario_names
 
 pytestmark = pytest.mark.quality
 

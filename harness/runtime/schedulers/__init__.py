@@ -5,18 +5,17 @@
 schedule of another strategy twice).
 """
 
-from ._determinism import DeterminismCheck, NondeterminismError
+from ._determinism import DeterminismCheck
+from ._determinism import NondeterminismError
 from ._exhaustive import ExhaustiveScheduler
 from ._hypothesis import HypothesisScheduler
 from ._pct import PctScheduler
-from ._protocol import (
-    PruneExecution,
-    ScheduleDiverged,
-    Scheduler,
-    SchedulerBase,
-    UnsupportedChoice,
-    independent,
-)
+from ._protocol import PruneExecution
+from ._protocol import ScheduleDiverged
+from ._protocol import Scheduler
+from ._protocol import SchedulerBase
+from ._protocol import UnsupportedChoice
+from ._protocol import independent
 from ._random import RandomScheduler
 from ._replay import ReplayScheduler
 

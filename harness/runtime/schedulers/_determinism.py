@@ -10,8 +10,10 @@ would not reproduce the run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from typing import Any
 
 from ..._findings import Finding
 from ._protocol import Scheduler

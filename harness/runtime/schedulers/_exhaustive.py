@@ -7,7 +7,11 @@ from typing import Any
 
 import attrs
 
-from ._protocol import PruneExecution, Scheduler, SchedulerBase, UnsupportedChoice, independent
+from ._protocol import PruneExecution
+from ._protocol import Scheduler
+from ._protocol import SchedulerBase
+from ._protocol import UnsupportedChoice
+from ._protocol import independent
 
 __all__ = ["ExhaustiveScheduler"]
 

@@ -6,8 +6,12 @@ strategy's module asks which strategy it is or reads its private state.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Protocol
+from typing import runtime_checkable
 
 if TYPE_CHECKING:
     from .._stepper import Execution

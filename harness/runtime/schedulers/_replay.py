@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ._protocol import ScheduleDiverged, SchedulerBase
+from ._protocol import ScheduleDiverged
+from ._protocol import SchedulerBase
 
 __all__ = ["ReplayScheduler"]
 
