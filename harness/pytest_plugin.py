@@ -7,6 +7,9 @@
   and ``-n 0`` explore exactly the same schedules, whatever worker runs which test.
 * ``harness_pytest_command`` is the exact command that reruns the current test with the
   current base seed: findings raised in tests print it next to the schedule token.
+* ``--harness-store MODULE:FACTORY`` adds one item per conformance check.  The factory is
+  imported and called once at session start: one that cannot be (or that returns no store)
+  is a usage error, never a failure of every check.
 """
 
 from __future__ import annotations
@@ -125,6 +128,33 @@ class ConformanceItem(pytest.Item):
         return self.spec, None, f"claimcheck conformance {self.spec}: {self.check}"
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """``--harness-store``: import the factory and call it once, before anything runs.
+
+    A factory that cannot be imported, called, or make a store is a usage error (exit 4, its
+    reason on stderr), never seven failed checks that blame the store.  Checked in the process
+    that owns the run: under xdist the controller, whose usage errors reach the terminal
+    (a worker's would be lost as "no tests ran").
+    """
+    spec = session.config.getoption("harness_store")
+    if not spec or hasattr(session.config, "workerinput"):
+        return
+    from stores import StoreUnavailable
+
+    from .conformance import DEFAULT_TIMEOUT
+    from .conformance import FactoryError
+    from .conformance import load_factory
+    from .conformance import probe_factory
+
+    try:
+        probe_factory(load_factory(spec), label=spec, timeout=DEFAULT_TIMEOUT)
+    except FactoryError as error:
+        raise pytest.UsageError(f"--harness-store: {error}") from None
+    except (StoreUnavailable, OSError):
+        pass  # the backend is down: every check item reports it as infrastructure
+
+
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
@@ -132,13 +162,7 @@ def pytest_collection_modifyitems(
     if not spec:
         return
     from .conformance import CHECKS
-    from .conformance import FactoryError
-    from .conformance import load_factory
 
-    try:
-        load_factory(spec)
-    except FactoryError as error:
-        raise pytest.UsageError(f"--harness-store: {error}") from None
     for check in CHECKS:
         if check == "faults":
             continue

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,8 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from harness.check import HISTORY_MODELS
+from harness.check import HISTORY_OPERATIONS
 from harness.check import CheckResult
 from harness.check import HistoryFormatError
 from harness.check import HistoryMisuse
@@ -27,6 +31,7 @@ from harness.check import read_jsonl
 from harness.check import read_porcupine_etcd
 from harness.check import read_porcupine_kv
 from harness.check import write_jsonl
+from harness.cli import main
 from models import CasRegisterModel
 from models import EtcdCas
 from models import EtcdCasResult
@@ -578,6 +583,21 @@ def test_jsonl_round_trip_of_recorded_events(tmp_path: Path) -> None:
     assert header == {"format": "claimcheck-history", "version": 1, "model": "cas-register"}
 
 
+def test_a_client_may_invoke_again_once_its_outcome_is_unknown(tmp_path: Path) -> None:
+    # It gave up waiting (the outcome still returns at infinity), as HistoryRecorder allows.
+    ops = [unknown(0, EtcdWrite(value=1), 0), read(0, 1, 2, 3), read(0, 1, 4, 5)]
+    path = tmp_path / "h.jsonl"
+    write_jsonl(path, ops, model="etcd-register")
+    assert list(read_jsonl(path).operations) == ops
+    assert check(ops).verdict == "linearizable"
+
+
+def test_write_jsonl_refuses_a_client_that_overlaps_itself(tmp_path: Path) -> None:
+    # read_jsonl would refuse the file: do not write it.
+    with pytest.raises(HistoryMisuse, match="client 0 invokes op 1 while its op 0"):
+        write_jsonl(tmp_path / "h.jsonl", [write(0, 1, 0, 5), read(0, 1, 2, 3)], model="e")
+
+
 def test_jsonl_round_trip_of_operations_keeps_the_verdict(tmp_path: Path) -> None:
     ops = [write(0, 1, 0, 5), read(1, 1, 5, 6), unknown(2, EtcdCas(expected=1, new=2), 3)]
     path = tmp_path / "h.jsonl"
@@ -640,6 +660,64 @@ INVOKE = '{"kind": "invoke", "client": 0, "op_id": 1, "time": 5, "input": {"type
             [HEADER, INVOKE, '{"kind": "ok", "client": 0, "op_id": 1, "time": 6}'],
             3,
             'missing "output"',
+        ),
+        # Hostile values: each of these crashed the reader or the checker, or was accepted.
+        ([HEADER, "[" * 100_000 + "]" * 100_000], 2, "JSON nested too deeply"),
+        (
+            [
+                HEADER,
+                INVOKE.replace(
+                    '{"type": "EtcdRead"}',
+                    '{"type": "RegPut", "key": "k", "value": ' + "[" * 500 + "]" * 500 + "}",
+                ),
+            ],
+            2,
+            "input: values nest more than 32 levels deep",
+        ),
+        ([HEADER, INVOKE.replace('"time": 5', '"time": 1e400')], 2, '"time" must be a finite'),
+        ([HEADER, INVOKE.replace('"time": 5', f'"time": {10**400}')], 2, '"time" must be a finite'),
+        (
+            [HEADER, INVOKE.replace('"op_id": 1', f'"op_id": {"7" * 5000}')],
+            2,
+            "an integer has more than 4300 digits",
+        ),
+        (
+            [HEADER, INVOKE.replace('{"type": "EtcdRead"}', '{"type": "EtcdWrite", "value": "7"}')],
+            2,
+            "input: EtcdWrite.value must be an int, got '7' (str)",
+        ),
+        (
+            [
+                HEADER,
+                INVOKE.replace('{"type": "EtcdRead"}', '{"type": "EtcdWrite", "value": true}'),
+            ],
+            2,
+            "EtcdWrite.value must be an int, got True (bool)",
+        ),
+        (
+            [
+                HEADER,
+                INVOKE.replace(
+                    '{"type": "EtcdRead"}', '{"type": "RegPut", "key": "k", "value": NaN}'
+                ),
+            ],
+            2,
+            "the number nan is not finite",
+        ),
+        (
+            [
+                HEADER,
+                INVOKE,
+                '{"kind": "ok", "client": 0, "op_id": 1, "time": 6, "output": {"type": "EtcdValue", "value": 1.5}}',
+            ],
+            3,
+            "EtcdValue.value must be an int or null, got 1.5 (float)",
+        ),
+        (['{"format": "claimcheck-history", "version": true, "model": "x"}'], 1, "version True"),
+        (
+            [HEADER, INVOKE, INVOKE.replace('"op_id": 1', '"op_id": 2')],
+            3,
+            "client 0 invokes op_id 2 while its op_id 1 (line 2) has not ended",
         ),
     ],
 )
@@ -720,6 +798,37 @@ def test_etcd_reader_maps_jepsen_outcomes(tmp_path: Path) -> None:
     assert (ops[0].call, ops[0].return_) == (1, 4)
 
 
+def test_an_etcd_number_of_5000_digits_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "etcd.log"
+    for text in [
+        ETCD_OK + f"INFO  jepsen.util - {'9' * 5000}\t:invoke\t:read\tnil\n",
+        ETCD_OK + f"INFO  jepsen.util - 1\t:invoke\t:write\t{'9' * 5000}\n",
+    ]:
+        path.write_text(text)
+        with pytest.raises(HistoryFormatError) as info:
+            read_porcupine_etcd(path)
+        assert (info.value.path, info.value.line) == (str(path), 3)
+        assert "5000 digits, more than the 4300 Python will read" in info.value.message
+
+
+def test_a_long_run_of_blanks_in_an_etcd_value_is_refused_at_once(tmp_path: Path) -> None:
+    # The line pattern used to end in a lazy ``(.*?)\s*``, which backtracks quadratically over
+    # blanks: 50,000 of them took 8 s, 100,000 about half a minute.
+    path = tmp_path / "etcd.log"
+    path.write_text("INFO  jepsen.util - 0 :invoke :write 1" + " " * 100_000 + "x\n")
+    started = time.perf_counter()
+    with pytest.raises(HistoryFormatError, match=r"etcd.log:1: :write needs an integer value"):
+        read_porcupine_etcd(path)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_a_kv_process_of_5000_digits_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "kv.txt"
+    path.write_text(f'{{:process {"1" * 5000}, :type :invoke, :f :get, :key "0", :value nil}}\n')
+    with pytest.raises(HistoryFormatError, match=r"kv.txt:1: process has 5000 digits"):
+        read_porcupine_kv(path)
+
+
 def test_malformed_kv_log_names_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "kv.txt"
     path.write_text(
@@ -761,32 +870,43 @@ def test_check_history_exit_codes_and_lines(tmp_path: Path) -> None:
 
     def run(*paths: Path, **kwargs: Any) -> tuple[int, list[str]]:
         out = io.StringIO()
+        err = io.StringIO()
         code = check_history_files(
             list(paths),
             kwargs.pop("fmt", "jsonl"),
             kwargs.pop("model", None),
             kwargs.pop("timeout", None),
             out,
+            err=err,
             **kwargs,
         )
+        errors.append(err.getvalue().splitlines())
         return code, out.getvalue().splitlines()
 
+    errors: list[list[str]] = []
     code, lines = run(good)
     assert code == 0
     assert lines[0].startswith(f"{good}: linearizable (2 operations")
     assert "checking took" in lines[-1]
     assert len(lines) == 2
+    assert errors[-1] == []
     code, lines = run(good, bad)
     assert code == 1
     assert lines[1].startswith(f"{bad}: NOT linearizable")
     assert "client 1's read() -> 2" in lines[1]
-    code, lines = run(good, bad, broken)
+    code, lines = run(good, broken, bad)
     assert code == 2
-    assert lines[2].startswith(f"{broken}:3: error: not valid JSON: ")
-    assert not any("Traceback" in line for line in lines)
+    # The error goes to stderr alone; the files after the broken one are still checked.
+    assert errors[-1] == [
+        f"claimcheck: error: {broken}:3: not valid JSON: Expecting property name enclosed in double quotes"
+    ]
+    assert lines[1].startswith(f"{bad}: NOT linearizable")
+    assert "1 unreadable" in lines[-1]
+    assert not any(str(broken) in line for line in lines)
+    assert not any("Traceback" in line for line in lines + errors[-1])
     code, lines = run(tmp_path / "missing.jsonl")
     assert code == 2
-    assert "cannot read" in lines[0]
+    assert errors[-1][0].startswith(f"claimcheck: error: {tmp_path / 'missing.jsonl'}: cannot read")
     code, lines = run(bad, explain=True)
     assert code == 1
     assert any(line.startswith("    From there no operation") for line in lines)
@@ -801,10 +921,12 @@ def test_check_history_exit_codes_and_lines(tmp_path: Path) -> None:
 
 def test_check_history_refuses_unknown_names() -> None:
     out = io.StringIO()
-    assert check_history_files([], "xml", None, None, out) == 2
-    assert check_history_files([], "jsonl", "nope", None, out) == 2
-    assert check_history_files([], "porcupine-kv", "etcd-register", None, out) == 2
-    assert out.getvalue().count("error:") == 3
+    err = io.StringIO()
+    assert check_history_files([], "xml", None, None, out, err=err) == 2
+    assert check_history_files([], "jsonl", "nope", None, out, err=err) == 2
+    assert check_history_files([], "porcupine-kv", "etcd-register", None, out, err=err) == 2
+    assert err.getvalue().count("claimcheck: error:") == 3
+    assert out.getvalue() == ""
 
 
 def test_check_history_reads_porcupine_formats(tmp_path: Path) -> None:
@@ -814,5 +936,209 @@ def test_check_history_reads_porcupine_formats(tmp_path: Path) -> None:
     assert check_history_files([path], "porcupine-etcd", None, 10, out) == 0
     path.write_text(ETCD_OK + "garbage\n")
     out = io.StringIO()
-    assert check_history_files([path], "porcupine-etcd", None, 10, out) == 2
-    assert out.getvalue().startswith(f"{path}:3: error: expected 'INFO")
+    err = io.StringIO()
+    assert check_history_files([path], "porcupine-etcd", None, 10, out, err=err) == 2
+    assert err.getvalue().startswith(f"claimcheck: error: {path}:3: expected 'INFO")
+
+
+# --------------------------------------------------------------------------------------------
+# check-history on hostile files: every one is bad input (exit 2) on stderr, naming file and
+# line, and the files after it are still checked.
+
+REG_HEADER = '{"format": "claimcheck-history", "version": 1, "model": "cas-register"}'
+
+
+def _event(
+    kind: str, client: int, op_id: int, time: int, value: dict[str, Any] | None = None
+) -> str:
+    line: dict[str, Any] = {"kind": kind, "client": client, "op_id": op_id, "time": time}
+    if value is not None:
+        line["input" if kind == "invoke" else "output"] = value
+    return json.dumps(line)
+
+
+def _check_files(*paths: Path, model: str | None = None) -> tuple[int, str, str]:
+    out = io.StringIO()
+    err = io.StringIO()
+    code = check_history_files(list(paths), "jsonl", model, 10, out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+HOSTILE: dict[str, tuple[list[str], int, str]] = {
+    "deep-nesting": (
+        [HEADER, INVOKE.replace('{"type": "EtcdRead"}', "[" * 100_000 + "]" * 100_000)],
+        2,
+        "JSON nested too deeply",
+    ),
+    "deep-value": (
+        [
+            HEADER,
+            INVOKE.replace(
+                '{"type": "EtcdRead"}',
+                '{"type": "EtcdWrite", "value": ' + "[" * 900 + "]" * 900 + "}",
+            ),
+        ],
+        2,
+        "values nest more than 32 levels deep",
+    ),
+    "time-1e400": (
+        [
+            HEADER,
+            INVOKE,
+            '{"kind": "ok", "client": 0, "op_id": 1, "time": 1e400, "output": {"type": "EtcdValue", "value": null}}',
+        ],
+        3,
+        '"time" must be a finite number',
+    ),
+    "time-400-digits": (
+        [
+            HEADER,
+            INVOKE.replace('"time": 5', f'"time": {10**400}'),
+            f'{{"kind": "ok", "client": 0, "op_id": 1, "time": {10**401}, "output": {{"type": "EtcdValue", "value": null}}}}',
+        ],
+        2,
+        '"time" must be a finite number',
+    ),
+    "string-expected-version-after-an-unfinished-put": (
+        [
+            REG_HEADER,
+            _event("invoke", 0, 1, 1, {"type": "RegPut", "key": "k", "value": 1}),
+            _event(
+                "invoke",
+                1,
+                2,
+                2,
+                {"type": "RegCas", "key": "k", "expected_version": "1", "value": 2},
+            ),
+            _event("ok", 1, 2, 3, {"type": "RegCasResult", "ok": True, "version": 5}),
+        ],
+        3,
+        "RegCas.expected_version must be an int, got '1' (str)",
+    ),
+    "int-of-5000-digits": (
+        [
+            HEADER,
+            INVOKE.replace(
+                '{"type": "EtcdRead"}', '{"type": "EtcdWrite", "value": ' + "9" * 5000 + "}"
+            ),
+        ],
+        2,
+        "an integer has more than 4300 digits",
+    ),
+    "etcd-operation-under-the-register-model": (
+        [
+            REG_HEADER,
+            INVOKE,
+            '{"kind": "ok", "client": 0, "op_id": 1, "time": 6, "output": {"type": "EtcdValue", "value": null}}',
+        ],
+        2,
+        "input EtcdRead is not an operation of model 'cas-register' (named by the header on "
+        "line 1), whose inputs are RegGet, RegPut, RegCas",
+    ),
+    "register-operation-under-the-etcd-model": (
+        [HEADER, _event("invoke", 0, 1, 1, {"type": "RegGet", "key": "k"})],
+        2,
+        "input RegGet is not an operation of model 'etcd-register'",
+    ),
+    "a-write's-answer-on-a-read": (
+        [
+            HEADER,
+            INVOKE,
+            '{"kind": "ok", "client": 0, "op_id": 1, "time": 6, "output": {"type": "EtcdWritten"}}',
+        ],
+        3,
+        "output EtcdWritten does not answer the EtcdRead invoked on line 2: model "
+        "'etcd-register' answers it with EtcdValue",
+    ),
+    "a-client-no-terminal-can-print": (
+        [
+            HEADER,
+            '{"kind": "invoke", "client": "\\ud800", "op_id": 1, "time": 1, "input": {"type": "EtcdRead"}}',
+        ],
+        2,
+        "\"client\" must be an int or a printable string, got '\\ud800' (str)",
+    ),
+    "a-client-with-a-line-break": (
+        [
+            HEADER,
+            '{"kind": "invoke", "client": "a\\nb", "op_id": 1, "time": 1, "input": {"type": "EtcdRead"}}',
+        ],
+        2,
+        "\"client\" must be an int or a printable string, got 'a\\nb' (str)",
+    ),
+    "one-client-two-overlapping-operations": (
+        [
+            HEADER,
+            INVOKE,
+            INVOKE.replace('"op_id": 1', '"op_id": 2').replace('"time": 5', '"time": 6'),
+        ],
+        3,
+        "client 0 invokes op_id 2 while its op_id 1 (line 2) has not ended",
+    ),
+}
+
+
+@pytest.mark.parametrize(("lines", "line", "message"), HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_history_is_bad_input_on_stderr_and_the_next_file_is_still_checked(
+    tmp_path: Path, lines: list[str], line: int, message: str
+) -> None:
+    hostile = tmp_path / "hostile.jsonl"
+    hostile.write_text("\n".join(lines) + "\n")
+    good = tmp_path / "good.jsonl"
+    write_jsonl(good, [write(0, 1, 0, 1), read(1, 1, 2, 3)], model="etcd-register")
+    code, out, err = _check_files(hostile, good)
+    assert code == 2
+    [error] = err.splitlines()
+    assert error.startswith(f"claimcheck: error: {hostile}:{line}: "), error
+    assert message in error
+    assert len(error) < 400  # a hostile value is shown shortened, never in full
+    # Verdicts stay on stdout: the good file after the hostile one is still checked.
+    assert out.splitlines()[0].startswith(f"{good}: linearizable")
+    assert str(hostile) not in out
+    assert "1 unreadable" in out
+
+
+def test_model_given_on_the_command_line_is_named_in_a_mismatch(tmp_path: Path) -> None:
+    path = tmp_path / "h.jsonl"
+    write_jsonl(path, [write(0, 1, 0, 1)], model="etcd-register")
+    code, _, err = _check_files(path, model="kv")
+    assert code == 2
+    assert "input EtcdWrite is not an operation of model 'kv' (given by --model)" in err
+
+
+def test_every_history_model_declares_its_operations() -> None:
+    assert set(HISTORY_OPERATIONS) == set(HISTORY_MODELS)
+
+
+def test_claimcheck_check_history_keeps_errors_on_stderr_and_verdicts_on_stdout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hostile = tmp_path / "hostile.jsonl"
+    hostile.write_text(HEADER + "\n" + "[" * 100_000 + "\n")
+    big = tmp_path / "big.jsonl"
+    big.write_text(HEADER + "\n" + INVOKE.replace('"op_id": 1', f'"op_id": {"1" * 5000}') + "\n")
+    good = tmp_path / "good.jsonl"
+    write_jsonl(good, [write(0, 1, 0, 1)], model="etcd-register")
+    code = main(["check-history", str(hostile), str(big), str(good)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.splitlines() == [
+        f"claimcheck: error: {hostile}:2: JSON nested too deeply to read (arrays or objects "
+        "inside each other)",
+        f"claimcheck: error: {big}:2: an integer has more than 4300 digits, more than Python "
+        "will read; no history needs such a number",
+    ]
+    assert captured.out.splitlines()[0].startswith(f"{good}: linearizable")
+    assert captured.out.splitlines()[1].startswith("3 files: 1 linearizable")
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_escaped(tmp_path: Path) -> None:
+    # Python hands undecodable bytes of a name over as lone surrogates; printing them raw to
+    # a UTF-8 stream would fail (as "bad input", naming no file).
+    name = os.fsdecode(bytes(tmp_path) + b"/h\xff.jsonl")
+    write_jsonl(name, [write(0, 1, 0, 1)], model="etcd-register")
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
+    assert check_history_files([name], "jsonl", None, 10, out, err=io.StringIO()) == 0
+    buffer = out.buffer
+    assert isinstance(buffer, io.BytesIO)
+    assert buffer.getvalue().decode().startswith(f"{tmp_path}/h\\xff.jsonl: linearizable")

@@ -212,3 +212,42 @@ def test_unreachable_cosmos_account_is_exit_3() -> None:
     assert "127.0.0.1:9" in proc.stderr
     assert "c2VjcmV0LWtleS1mb3ItdGVzdHM=" not in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_an_unusable_report_directory_is_bad_input_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    not_a_dir = tmp_path / "report.txt"
+    not_a_dir.write_text("a file where the report directory should be")
+    code, out = run("run", "--report-dir", str(not_a_dir / "reports"))
+    assert code == 2
+    assert "claimcheck main job" not in out  # nothing ran
+    err = capsys.readouterr().err
+    assert f"--report-dir '{not_a_dir / 'reports'}' is not a writable directory" in err
+    assert err.count("\n") == 1
+
+
+def test_the_verdict_is_printed_before_the_report_is_written(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("harness.cli._main.DEFAULT_STORES", ("memory", "rcw-memory"))
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("harness.cli._main.write_report", broken)
+    code, out = run("run", "--report-dir", str(tmp_path))
+    assert code == 0, out
+    assert "checks as expected" in out
+    assert "the report could not be written" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("store", ["memory", "faulty-memory"])
+def test_a_plain_command_never_pairs_a_strategy_with_a_store_it_cannot_drive(
+    store: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Every strategy, exhaustive included, drives every backend: fault choices are enumerated.
+    code, out = run("run", "--store", store, "--scenario", "claim-race", "--budget", "50")
+    assert code == 0, out
+    assert f"{store} claim-race exhaustive:" in out
+    assert "internal error" not in capsys.readouterr().err

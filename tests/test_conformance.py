@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -26,13 +27,17 @@ from stores import MemoryStore
 from stores import Store
 from stores import fresh_sqlite_stores
 
+from . import bad_factories
 from .zoo import BROKEN
 from .zoo import HARMLESS
+from .zoo import make_exiter
 from .zoo import make_garbage
 from .zoo import make_hanger
 from .zoo import make_raiser
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Generous: a command that works ends in seconds; one that hangs would never end.
+ENDS_WITHIN = 60
 _catch_times: list[float] = []
 
 
@@ -151,7 +156,7 @@ def test_cli_conformance_exit_codes(capsys: pytest.CaptureFixture[str], tmp_path
         "conformance", "tests.zoo:make_rcw", "--budget", "50", "--report-dir", str(tmp_path)
     )
     assert code == 1
-    assert (tmp_path / "conformance-make-rcw.html").is_file()
+    assert (tmp_path / "conformance-tests-zoo-make-rcw.html").is_file()
     assert "does NOT conform" in out
     token = re.search(r"claimcheck replay (cc1\.\S+) --factory tests.zoo:make_rcw", out)
     assert token is not None
@@ -183,6 +188,169 @@ def test_cli_conformance_infrastructure_failure_exits_3(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stdout + proc.stderr
 
 
+def claimcheck(*argv: str, cwd: Path = ROOT) -> tuple[subprocess.CompletedProcess[str], float]:
+    """``claimcheck ARGV`` in a fresh process (the only way to see that it exits at all)."""
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness", *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+        env={"PYTHONPATH": f"{cwd}:{ROOT}", "PATH": "/usr/bin:/bin"},
+        timeout=ENDS_WITHIN,
+    )
+    return proc, time.monotonic() - started
+
+
+BAD_FACTORIES = {
+    "needs_an_argument": "cannot be called: TypeError: needs_an_argument() missing 1 required",
+    "raises": "cannot be called: RuntimeError: no config file at /etc/mystore.toml",
+    "exits": "called sys.exit(7) while being called; a store factory must return a store",
+    "returns_none": "returned None, not a store",
+    "returns_an_int": "returned 42 (int), which is not a store",
+    "returns_half_a_store": "which is not a store: it has no replace, update_if_match, delete, "
+    "list_partition",
+    "returns_the_class": "returned the class MemoryStore, not a store",
+    "is_async": "returned a coroutine (an async factory)",
+}
+
+
+@pytest.mark.parametrize("factory", list(BAD_FACTORIES))
+def test_a_bad_factory_is_bad_input_exit_2_with_one_line_naming_it(
+    factory: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    spec = f"tests.bad_factories:{factory}"
+    code, out = run_cli("conformance", spec, "--report-dir", str(tmp_path))
+    err = capsys.readouterr().err
+    assert code == 2, out + err
+    assert out == ""
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"claimcheck: error: the factory {spec} "), err
+    assert BAD_FACTORIES[factory] in err
+    assert not list(tmp_path.iterdir()), "a bad factory wrote a report"
+
+
+def test_a_module_that_exits_on_import_is_bad_input_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "exits_on_import.py").write_text("import sys\nsys.exit(5)\n")
+    proc, _ = claimcheck("conformance", "exits_on_import:make", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stdout == ""
+    assert proc.stderr.splitlines() == [
+        "claimcheck: error: module 'exits_on_import' of the store factory exits_on_import:make "
+        "called sys.exit(5) while being imported; a store factory must return a store"
+    ]
+
+
+def test_a_factory_that_exits_ends_the_command_with_exit_2_not_its_own_code() -> None:
+    proc, _ = claimcheck("conformance", "tests.bad_factories:exits")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.splitlines() == [
+        "claimcheck: error: the factory tests.bad_factories:exits called sys.exit(7) while being "
+        "called; a store factory must return a store"
+    ]
+
+
+def test_a_factory_that_hangs_on_its_first_call_is_exit_2_and_the_process_ends() -> None:
+    proc, took = claimcheck("conformance", "tests.bad_factories:hangs", "--timeout", "0.5")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.splitlines() == [
+        "claimcheck: error: the factory tests.bad_factories:hangs did not return within 0.5 s "
+        "(hung) when called once before the checks; a store factory must return a store within "
+        "the per-operation timeout (0.5 s)"
+    ]
+    assert took < 20
+
+
+def test_a_factory_that_hangs_on_a_later_call_is_a_finding_and_the_process_ends(
+    tmp_path: Path,
+) -> None:
+    spec = "tests.bad_factories:hangs_after_first_call"
+    proc, took = claimcheck(
+        "conformance", spec, "--timeout", "0.3", "--budget", "10", "--report-dir", str(tmp_path)
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"the factory {spec} did not return within 0.3 s (hung)" in proc.stdout
+    assert took < ENDS_WITHIN / 2
+
+
+def test_a_bad_factory_raises_factory_error_before_any_check_runs() -> None:
+    seen: list[str] = []
+    with pytest.raises(FactoryError, match="it has no replace, update_if_match, delete"):
+        run_store_conformance(
+            bad_factories.returns_half_a_store, on_check=lambda c: seen.append(c.name)
+        )
+    assert seen == []
+    with pytest.raises(FactoryError, match=r"the factory hangs did not return within 0.2 s"):
+        run_store_conformance(bad_factories.hangs, timeout=0.2)
+
+
+@pytest.mark.parametrize(
+    ("later", "evidence"),
+    [
+        (bad_factories.raises, "raised RuntimeError: no config file at /etc/mystore.toml"),
+        (bad_factories.exits, "called sys.exit(7) on a later call"),
+        (bad_factories.returns_none, "returned None, not a store"),
+    ],
+)
+def test_a_factory_that_fails_after_making_a_store_is_a_finding(
+    later: Callable[[], Store], evidence: str
+) -> None:
+    result = run_store_conformance(
+        bad_factories.good_once_then(later), budget=10, raise_on_failure=False
+    )
+    assert not result.conforms
+    assert not result.infrastructure_failed
+    for check in result.failures:
+        assert check.evidence.startswith("the factory good_once_then.<locals>.make "), check
+        assert evidence in check.evidence
+        assert "the store raised" not in check.evidence
+
+
+def test_a_store_that_calls_sys_exit_is_a_finding_not_the_end_of_the_run() -> None:
+    result = run_store_conformance(make_exiter, budget=10, raise_on_failure=False)
+    assert len(result.failures) == len(result.checks)
+    assert all("the store called sys.exit(3) (in get(" in c.evidence for c in result.failures)
+
+
+def test_reports_of_factories_with_the_same_name_do_not_overwrite_each_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for module in ("team_a_backend", "team_b_backend"):
+        (tmp_path / f"{module}.py").write_text(
+            "from stores import MemoryStore\ndef make_store():\n    return MemoryStore()\n"
+        )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    reports = tmp_path / "reports"
+    for module in ("team_a_backend", "team_b_backend"):
+        code, out = run_cli(
+            "conformance", f"{module}:make_store", "--budget", "10", "--report-dir", str(reports)
+        )
+        assert code == 0, out
+    assert sorted(p.name for p in reports.iterdir()) == [
+        "conformance-team-a-backend-make-store.html",
+        "conformance-team-a-backend-make-store.json",
+        "conformance-team-b-backend-make-store.html",
+        "conformance-team-b-backend-make-store.json",
+    ]
+
+
+def test_the_printed_replay_command_works_when_pasted(tmp_path: Path) -> None:
+    code, out = run_cli(
+        "conformance", "tests.zoo:make_rcw", "--budget", "50", "--report-dir", str(tmp_path)
+    )
+    assert code == 1
+    pasted = [line.strip() for line in out.splitlines() if "claimcheck replay" in line]
+    assert pasted
+    for command in pasted:
+        argv = shlex.split(command)
+        assert argv[0] == "claimcheck"
+        assert argv[-2:] == ["--factory", "tests.zoo:make_rcw"]
+        code, replayed = run_cli(*argv[1:])
+        assert code == 1, (command, replayed)
+        assert "claimcheck finding:" in replayed
+
+
 def test_pytest_plugin_runs_the_suite_per_check(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -206,3 +374,16 @@ def test_mutation_score_is_complete() -> None:
     assert caught == len(BROKEN)
     if _catch_times:
         assert statistics.median(_catch_times) >= 0
+
+
+@pytest.mark.parametrize(
+    "factory", ["tests.bad_factories:exits", "tests.bad_factories:returns_none"]
+)
+def test_replay_with_a_bad_factory_is_bad_input_exit_2(
+    factory: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["replay", "cc1.claim-race.x.2.1101", "--factory", factory], out=io.StringIO())
+    assert code == 2
+    err = capsys.readouterr().err
+    assert factory in err
+    assert err.count("\n") == 1

@@ -166,3 +166,28 @@ def test_updated_result_type_is_kept_when_no_fault() -> None:
     assert isinstance(
         drive(store.update_if_match("a", "p", Expected(rev=doc.rev), {"x": 2})), Updated
     )
+
+
+def test_exhaustive_search_enumerates_fault_choices_within_its_budget() -> None:
+    plain = explore("claim-race", "memory", "exhaustive", budget=None)
+    none = explore("claim-race", "faulty-memory", "exhaustive", budget=None, fault_budget=0)
+    one = explore("claim-race", "faulty-memory", "exhaustive", budget=None)
+    two = explore("claim-race", "faulty-memory", "exhaustive", budget=None, fault_budget=2)
+    assert none.schedules == plain.schedules  # no fault: exactly the interleavings
+    assert plain.schedules < one.schedules < two.schedules
+    for result in (none, one, two):
+        assert result.complete
+        assert not result.found
+    assert one.bound == "at most 1 fault(s) per schedule"
+    assert plain.bound == ""  # no data choice was asked for: nothing to bound
+
+
+@pytest.mark.parametrize(
+    "scenario", ["claim-race", "zombie-lease", "complete-after-expiry", "multi-job"]
+)
+def test_exhaustive_search_catches_the_naive_coordinator_behind_faults(scenario: str) -> None:
+    result = explore(scenario, "naive-faulty-memory", "exhaustive", budget=5000)
+    assert result.counterexample is not None
+    again = replay(result.counterexample.token)
+    assert again is not None
+    assert again.violations == result.counterexample.violations

@@ -214,7 +214,7 @@ class _Alternate(SchedulerBase):
     def next_actor(self, enabled: Sequence[int], pending: Sequence[Any], step: int) -> int:
         return enabled[step % len(enabled)]
 
-    def next_int(self, bound: int) -> int:
+    def next_int(self, bound: int, ordinary: int = 1) -> int:
         return 0
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SEED_PROBE = """
 import json, os
@@ -74,3 +77,37 @@ def test_malformed_seed_is_a_usage_error(probe: pytest.Pytester) -> None:
     result = probe.runpytest_subprocess("--harness-seed", "x1")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*harness seed 'x1' is not a whole number*"])
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_a_bad_store_factory_is_a_usage_error_not_failed_checks(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, workers: str
+) -> None:
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    result = pytester.runpytest_subprocess(
+        "--harness-store",
+        "tests.bad_factories:needs_an_argument",
+        "-p",
+        "no:cacheprovider",
+        "-n",
+        workers,
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*--harness-store: the factory tests.bad_factories:needs_an_argument cannot be "
+            "called: TypeError: *"
+        ]
+    )
+    assert "the store raised" not in result.stdout.str()
+
+
+def test_a_store_factory_that_exits_is_a_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    result = pytester.runpytest_subprocess(
+        "--harness-store", "tests.bad_factories:exits", "-p", "no:cacheprovider"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*called sys.exit(7) while being called*"])

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import io
+import json
+import time
+import zlib
+
 import pytest
 
 from harness import ScheduleFormatError
@@ -10,6 +17,7 @@ from harness import decode
 from harness import encode
 from harness import explore
 from harness import replay
+from harness.cli import main
 from harness.runtime import FORMAT_VERSION
 
 
@@ -73,3 +81,78 @@ def test_determinism_check_passes_on_deterministic_stores() -> None:
     result = explore("zombie-lease", "memory", "random", seed=3, budget=50, check_determinism=True)
     assert result.schedules == 50
     assert not result.found
+
+
+def _adhoc_token(payload: object, size: int = 1) -> str:
+    text = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
+    raw = text.encode()
+    name = "x-" + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
+    return f"cc1.{name}.memory.{size}.000"
+
+
+_CLAIM = ["Claim", {"job_id": "j1", "worker_id": "w0", "now": 0, "ttl": 10}]
+_JOB = {
+    "status": "queued",
+    "epoch": 0,
+    "worker": None,
+    "expires_at": None,
+    "completed_epoch": None,
+    "runs": [],
+}
+
+
+def _cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(list(argv), out=out)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("token", "match"),
+    [
+        # A size far outside the scenario's range: rejected at once, not a minute of work.
+        ("cc1.claim-race.rcw-memory.10000000.11001010", "size '10000000' is not a whole"),
+        ("cc1.claim-race.rcw-memory.9999.11001010", "--size 9999 is out of range"),
+        ("cc1.claim-race.rcw-memory.1.1", "out of range for scenario"),
+        ("cc1.claim-race.memory.2.0101.", "the data part is empty"),
+        ("cc1.claim-race.memory.2.", "the steps part is empty"),
+        ("cc1.claim-race.memory.\u00b2.0101", "size '\u00b2' is not a whole number"),
+        # An unused data part: the run asks for no data choice.
+        ("cc1.claim-race.memory.2.1101.00", "2 data choices but the run used 0"),
+        # An ad-hoc workload whose size does not match its actors.
+        (
+            _adhoc_token({"initial": [["j1", _JOB]], "actors": [["w0", [_CLAIM]]]}, size=3),
+            "--size 3 is out of range",
+        ),
+        # A bogus job status.
+        (
+            _adhoc_token(
+                {"initial": [["j1", {**_JOB, "status": "bogus"}]], "actors": [["w0", [_CLAIM]]]}
+            ),
+            "job 'j1' has status 'bogus'",
+        ),
+        (
+            _adhoc_token({"initial": [], "actors": [["w0", [["Claim", {"job_id": 5}]]]]}),
+            "Claim.job_id is 5",
+        ),
+        # Deeply nested JSON: a message, never a RecursionError.
+        (_adhoc_token("[" * 100_000 + "]" * 100_000), "cannot be decoded"),
+    ],
+)
+def test_a_token_either_replays_exactly_or_is_rejected_with_the_part_that_is_wrong(
+    token: str, match: str
+) -> None:
+    started = time.monotonic()
+    code, out, err = _cli("replay", token)
+    assert code == 2, (out, err)
+    assert match in err
+    assert err.count("\n") == 1  # one line
+    assert "Traceback" not in err
+    assert time.monotonic() - started < 60  # never the minute of work the issue saw
+
+
+def test_a_valid_adhoc_token_still_replays() -> None:
+    token = _adhoc_token({"initial": [["j1", _JOB]], "actors": [["w0", [_CLAIM]]]})
+    code, out, err = _cli("replay", token)
+    assert code == 0, (out, err)

@@ -278,6 +278,17 @@ def make_raiser() -> Store:
     return Raiser()
 
 
+def make_exiter() -> Store:
+    """Bug: get calls sys.exit(3) (a client library that gives up on the process)."""
+    import sys
+
+    class Exiter(MemoryStore):
+        async def get(self, id: str, partition_key: str) -> Doc | None:
+            sys.exit(3)
+
+    return Exiter()
+
+
 def make_hanger() -> Store:
     """Bug: list_partition blocks forever (an I/O call that never returns)."""
     import threading

@@ -68,7 +68,7 @@ class FaultyStore(StoreWrapper):
         return type(self)(inner, seed=self.seed, outside_runs=self.outside_runs)
 
     async def _draw(self, op: str, partition_key: str, id: str | None) -> int:
-        value = choose(FAULT_CHOICES)
+        value = choose(FAULT_CHOICES, ordinary=_LATENCY)
         if value is None:
             value = self._rng.randrange(FAULT_CHOICES) if self.outside_runs else 0
         if value == _LATENCY:

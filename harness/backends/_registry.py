@@ -44,6 +44,11 @@ class Backend:
     store whose innermost (real) store has been passed through ``wrap`` -- the harness uses
     ``wrap`` to trace every real store operation, including the two halves of the control's
     read-check-write.  ``control`` is true for stores that must FAIL the checks.
+
+    A store from ``factory`` serves one schedule: it may be used until ``factory`` is called
+    again (the harness runs one schedule, set-up to final read, at a time) or ``open()`` ends.
+    Then the backend may reclaim it (Cosmos purges its documents; using it afterwards is
+    ``StoreMisuse``), so that a long run costs the same per schedule at its end as at its start.
     """
 
     name: str
@@ -100,7 +105,13 @@ def _cosmos_stores() -> Iterator[Callable[[], Store]]:
 
     ``COSMOS_ENDPOINT``/``COSMOS_KEY`` select a real account (or Microsoft's emulator);
     otherwise the embedded endpoint is started here and stopped on exit.  The key is never
-    printed.  A failure to start raises ``EmulatorError`` (exit 3 from the CLI).
+    printed.  A failure to start raises ``EmulatorError`` (exit 3 from the CLI); an endpoint
+    that dies or stops answering during the run makes the next store call raise
+    ``stores.cosmos.EndpointUnavailable`` (a ``StoreError``: exit 3, naming the endpoint's log).
+
+    Asking for a new store purges the previous one's namespace (its schedule is over, see
+    ``Backend``), and a normal exit purges the last: the container never holds more than the
+    schedule in progress, so every query costs the same at the end of a run as at its start.
     """
     import itertools
     import os
@@ -122,7 +133,19 @@ def _cosmos_stores() -> Iterator[Callable[[], Store]]:
         # The run id only keeps runs against a shared real account apart; it decides nothing.
         run = uuid.uuid4().hex[:8]
         counter = itertools.count()
-        yield lambda: NamespacedStore(shared, f"{run}-{next(counter)}")
+        current: list[NamespacedStore] = []
+
+        def fresh() -> Store:
+            while current:
+                current.pop().close()
+            store = NamespacedStore(shared, f"{run}-{next(counter)}")
+            current.append(store)
+            return store
+
+        yield fresh
+        # Not on an exception: the endpoint may be what failed, and the error must come out.
+        for store in current:
+            store.close()
 
 
 @contextmanager

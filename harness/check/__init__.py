@@ -4,8 +4,9 @@ Layout: ``_operation`` (``Operation``, ``HistoryEvent``, the history errors), ``
 (``HistoryRecorder``), ``_codec`` (inputs and outputs to JSON and back), ``_jsonl`` (the JSON
 Lines history format), ``_porcupine`` (readers of Porcupine's history files), ``_checker``
 (Wing & Gong with Lowe's memoization, P-compositional), ``_files`` (``check_history_files``,
-what ``claimcheck check-history`` runs).  Depends on ``models`` only, so it can be used on its
-own to check any history against any ``models.Model``.
+what ``claimcheck check-history`` runs, and which values each named model accepts).  Depends
+on ``models`` only, so it can be used on its own to check any history against any
+``models.Model``.
 """
 
 from .._findings import Finding
@@ -20,6 +21,7 @@ from ._checker import Verdict
 from ._checker import check_operations
 from ._files import HISTORY_FORMATS
 from ._files import HISTORY_MODELS
+from ._files import HISTORY_OPERATIONS
 from ._files import check_history_files
 from ._jsonl import read_jsonl
 from ._jsonl import write_jsonl
@@ -34,6 +36,7 @@ from ._recorder import HistoryRecorder
 __all__ = [
     "HISTORY_FORMATS",
     "HISTORY_MODELS",
+    "HISTORY_OPERATIONS",
     "CheckResult",
     "Finding",
     "HistoryEvent",

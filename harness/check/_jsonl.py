@@ -12,19 +12,26 @@ Every further line is one event, in the order they happened::
     {"kind": "fail", "client": 2, "op_id": 8, "time": 15}
     {"kind": "unknown", "client": 3, "op_id": 9}
 
-``client`` is an int or a string, ``op_id`` an int unique within the file, ``time`` an int or
-a float (absent or null on ``unknown``).  Each ``op_id`` has exactly one ``invoke`` and at most
-one ending event (``ok``, ``fail`` or ``unknown``) from the same client, no earlier than the
-invoke; an operation with no ending event has an unknown outcome.  Inputs and outputs are
-attrs values encoded as objects whose ``"type"`` names the class and whose other members are
-its fields (nested values the same way, tuples as arrays).  Decoding looks the class name up in
-``value_types`` (default: every input and output class of ``models``).
+``client`` is an int or a printable string, ``op_id`` an int unique within the file, ``time``
+an int or a float within a float's range (absent or null on ``unknown``).  Each ``op_id`` has
+exactly one ``invoke`` and at most one ending event (``ok``, ``fail`` or ``unknown``) from the
+same client, no earlier than the invoke; an operation with no ending event has an unknown
+outcome.  A client is sequential: it invokes again only after its previous operation's ending
+event (``unknown`` included: the outcome stays unknown, but the client has given up waiting).
+Inputs and outputs are attrs values encoded as objects whose ``"type"`` names the class and
+whose other members are its fields (nested values the same way, tuples as arrays), each
+checked against the field's annotation.  Decoding looks the class name up in ``value_types``
+(default: every input and output class of ``models``).
+
+Whether the values suit the header's model (a ``RegGet`` is not an operation of the etcd
+register) is for the caller to check: ``JsonlHistory.lines`` says where each event was.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -45,6 +52,7 @@ from ._operation import Outcome
 from ._operation import Time
 from ._operation import events_from_operations
 from ._operation import is_time
+from ._operation import show
 
 __all__ = ["HISTORY_FORMAT", "HISTORY_FORMAT_VERSION", "JsonlHistory", "read_jsonl", "write_jsonl"]
 
@@ -57,11 +65,17 @@ _OUTCOME_OF: Final[dict[str, Outcome]] = {"ok": "ok", "fail": "fail", "unknown":
 
 @attrs.frozen(kw_only=True)
 class JsonlHistory:
-    """A history file as read: its header's model name, its events, and its operations."""
+    """A history file as read: its header's model name, its events, and its operations.
+
+    ``lines[i]`` is the 1-based line of ``events[i]``, and ``model_line`` the header's, so that
+    a caller checking the values against a model can name the line at fault.
+    """
 
     path: str
     model: str
+    model_line: int = 1
     events: tuple[HistoryEvent, ...]
+    lines: tuple[int, ...] = ()
     operations: tuple[Operation[Any, Any], ...]
 
 
@@ -109,6 +123,7 @@ def write_jsonl(
         raise HistoryMisuse("write_jsonl() takes events or operations, not a mix of both.")
     if ops:
         events = events_from_operations(ops)
+    _check_sequential_clients(events)
     header = {"format": HISTORY_FORMAT, "version": HISTORY_FORMAT_VERSION, "model": model}
     lines = [json.dumps(header)]
     lines.extend(json.dumps(_event_json(e), allow_nan=False) for e in events)
@@ -116,23 +131,43 @@ def write_jsonl(
         f.write("\n".join(lines) + "\n")
 
 
+def _check_sequential_clients(events: Sequence[HistoryEvent]) -> None:
+    # read_jsonl refuses a client that overlaps itself; refuse to write what cannot be read.
+    busy: dict[int | str, int] = {}
+    for event in events:
+        if event.kind == "invoke":
+            if event.client in busy:
+                raise HistoryMisuse(
+                    f"client {event.client!r} invokes op {event.op_id} while its op "
+                    f"{busy[event.client]} has not ended; a client is sequential. Give "
+                    "concurrent calls distinct client ids."
+                )
+            busy[event.client] = event.op_id
+        elif busy.get(event.client) == event.op_id:
+            del busy[event.client]
+
+
 def _field(
     path: str, lineno: int, obj: dict[str, Any], name: str, check: Callable[[Any], bool], want: str
 ) -> Any:
     if name not in obj:
         raise HistoryFormatError(
-            path, lineno, f'missing "{name}" ({want}) in {obj.get("kind")!r} event'
+            path, lineno, f'missing "{name}" ({want}) in {show(obj.get("kind"))} event'
         )
     value = obj[name]
     if not check(value):
         raise HistoryFormatError(
-            path, lineno, f'"{name}" must be {want}, got {value!r} ({type(value).__name__})'
+            path, lineno, f'"{name}" must be {want}, got {show(value)} ({type(value).__name__})'
         )
     return value
 
 
 def _is_client(v: object) -> bool:
-    return isinstance(v, int | str) and not isinstance(v, bool)
+    # Printable: explanations print a client's name as it is ("client w2's read()"), so a
+    # line break or a lone surrogate ("\ud800", which no terminal can encode) would break them.
+    if isinstance(v, str):
+        return v.isprintable()
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def _is_op_id(v: object) -> bool:
@@ -146,18 +181,18 @@ def read_jsonl(
     spath = os.fspath(path)
     types = {cls.__name__: cls for cls in value_types}
     header: dict[str, Any] | None = None
+    header_line = 1
     events: list[HistoryEvent] = []
+    lines: list[int] = []
     invoked: dict[int, tuple[int, HistoryEvent]] = {}  # op_id -> (line, invoke event)
     ended: dict[int, tuple[int, HistoryEvent]] = {}
+    busy: dict[int | str, int] = {}  # client -> op_id of its operation not yet ended
     with open(spath, encoding="utf-8") as f:
         for lineno, raw in enumerate(f, start=1):
             text = raw.strip()
             if not text:
                 continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise HistoryFormatError(spath, lineno, f"not valid JSON: {exc.msg}") from None
+            obj = _parse_json(spath, lineno, text)
             if not isinstance(obj, dict):
                 raise HistoryFormatError(
                     spath, lineno, f"expected a JSON object, got {type(obj).__name__}"
@@ -168,24 +203,28 @@ def read_jsonl(
                         spath,
                         lineno,
                         f'the first line must be the header {{"format": "{HISTORY_FORMAT}", '
-                        f'"version": {HISTORY_FORMAT_VERSION}, "model": ...}}, got {text[:80]}',
+                        f'"version": {HISTORY_FORMAT_VERSION}, "model": ...}}, got {show(text)}',
                     )
-                if obj.get("version") != HISTORY_FORMAT_VERSION:
+                version = obj.get("version")
+                # ``type(...) is int``: JSON's 1.0 and true are equal to 1 in Python, not in JSON.
+                if type(version) is not int or version != HISTORY_FORMAT_VERSION:
                     raise HistoryFormatError(
                         spath,
                         lineno,
-                        f"unsupported history format version {obj.get('version')!r}; this "
+                        f"unsupported history format version {show(version)}; this "
                         f"reader understands version {HISTORY_FORMAT_VERSION}",
                     )
                 if not isinstance(obj.get("model"), str) or not obj["model"]:
                     raise HistoryFormatError(
                         spath,
                         lineno,
-                        f'the header needs "model": a model name, got {obj.get("model")!r}',
+                        f'the header needs "model": a model name, got {show(obj.get("model"))}',
                     )
                 header = obj
+                header_line = lineno
                 continue
-            events.append(_parse_event(spath, lineno, obj, types, invoked, ended))
+            events.append(_parse_event(spath, lineno, obj, types, invoked, ended, busy))
+            lines.append(lineno)
     if header is None:
         raise HistoryFormatError(spath, 1, "empty file: no header line")
     ops: list[Operation[Any, Any]] = []
@@ -218,8 +257,38 @@ def read_jsonl(
         except HistoryMisuse as exc:
             raise HistoryFormatError(spath, end_line, str(exc)) from None
     return JsonlHistory(
-        path=spath, model=header["model"], events=tuple(events), operations=tuple(ops)
+        path=spath,
+        model=header["model"],
+        model_line=header_line,
+        events=tuple(events),
+        lines=tuple(lines),
+        operations=tuple(ops),
     )
+
+
+def _parse_json(path: str, lineno: int, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise HistoryFormatError(path, lineno, f"not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        # The decoder recurses once per nesting level; a line of 100,000 "[" exhausts the
+        # stack before it is found to be malformed.
+        raise HistoryFormatError(
+            path, lineno, "JSON nested too deeply to read (arrays or objects inside each other)"
+        ) from None
+    except ValueError as exc:
+        # Python refuses to parse an integer of more than 4300 digits (int_max_str_digits),
+        # a guard against quadratic-time conversion; the JSON is fine, the number is not.
+        limit = sys.get_int_max_str_digits()
+        if "digits" not in str(exc):
+            raise HistoryFormatError(path, lineno, f"unreadable JSON: {exc}") from None
+        raise HistoryFormatError(
+            path,
+            lineno,
+            f"an integer has more than {limit} digits, more than Python will read; no "
+            "history needs such a number",
+        ) from None
 
 
 def _time(event: HistoryEvent) -> Time:
@@ -234,23 +303,33 @@ def _parse_event(
     types: Mapping[str, type],
     invoked: dict[int, tuple[int, HistoryEvent]],
     ended: dict[int, tuple[int, HistoryEvent]],
+    busy: dict[int | str, int],
 ) -> HistoryEvent:
     kind = obj.get("kind")
     if kind not in _KINDS:
         raise HistoryFormatError(
-            path, lineno, f'"kind" must be one of {", ".join(_KINDS)}, got {kind!r}'
+            path, lineno, f'"kind" must be one of {", ".join(_KINDS)}, got {show(kind)}'
         )
-    client = _field(path, lineno, obj, "client", _is_client, "an int or a string")
+    client = _field(path, lineno, obj, "client", _is_client, "an int or a printable string")
     op_id = _field(path, lineno, obj, "op_id", _is_op_id, "an int")
     time: Time | None
     if kind == "unknown" and obj.get("time") is None:
         time = None
     else:
-        time = _field(path, lineno, obj, "time", is_time, "a finite number")
+        time = _field(path, lineno, obj, "time", is_time, "a finite number (within +-1.8e308)")
     if kind == "invoke":
         if op_id in invoked:
             raise HistoryFormatError(
                 path, lineno, f"op_id {op_id} is invoked twice (first on line {invoked[op_id][0]})"
+            )
+        if client in busy:
+            first = invoked[busy[client]][0]
+            raise HistoryFormatError(
+                path,
+                lineno,
+                f"client {show(client)} invokes op_id {op_id} while its op_id {busy[client]} (line "
+                f"{first}) has not ended; a client is sequential: end the first (ok, fail or "
+                "unknown) or give concurrent calls distinct clients",
             )
         raw_input = _field(path, lineno, obj, "input", lambda v: isinstance(v, dict), "an object")
         try:
@@ -259,6 +338,7 @@ def _parse_event(
             raise HistoryFormatError(path, lineno, f"input: {exc}") from None
         event = HistoryEvent(kind="invoke", client=client, op_id=op_id, time=time, input=value)
         invoked[op_id] = (lineno, event)
+        busy[client] = op_id
         return event
     start = invoked.get(op_id)
     if start is None:
@@ -292,4 +372,5 @@ def _parse_event(
             raise HistoryFormatError(path, lineno, f"output: {exc}") from None
     event = HistoryEvent(kind=kind, client=client, op_id=op_id, time=time, output=output)
     ended[op_id] = (lineno, event)
+    del busy[client]
     return event

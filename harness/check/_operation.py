@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import os
+import reprlib
 from collections.abc import Iterable
 from typing import Any
 from typing import Final
@@ -46,6 +47,7 @@ __all__ = [
     "check_time",
     "events_from_operations",
     "is_time",
+    "show",
 ]
 
 InputT = TypeVar("InputT")
@@ -73,15 +75,42 @@ class HistoryFormatError(ValueError):
 
 
 def is_time(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """Whether ``value`` can be a time: an int or float (not a bool) that is a finite float."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        # An int beyond a float's range (10**400) overflows here; it would also overflow where
+        # the checker prints times (``:g``), so it is refused with the non-finite floats.
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def check_time(name: str, value: object) -> None:
     if not is_time(value):
         raise HistoryMisuse(
-            f"{name} must be a finite int or float (a logical step or a monotonic reading), "
-            f"got {value!r} ({type(value).__name__})."
+            f"{name} must be a finite int or float within a float's range (a logical step or "
+            f"a monotonic reading), got {show(value)} ({type(value).__name__})."
         )
+
+
+_SHOW: Final = reprlib.Repr()
+_SHOW.maxlevel = 4
+_SHOW.maxstring = 60
+_SHOW.maxlong = 40
+_SHOW.maxother = 60
+
+
+def show(value: object) -> str:
+    """``repr(value)``, shortened: a message about a hostile value stays one readable line."""
+    # reprlib cuts long strings and numbers and stops at a few levels of nesting, so even a
+    # value nested a thousand deep is shown without recursing into all of it.
+    try:
+        return _SHOW.repr(value)
+    except ValueError:
+        # Only an int of more than 4300 digits gets here (Python refuses to print those).
+        assert isinstance(value, int)
+        return f"<an int of {value.bit_length()} bits>"
 
 
 @attrs.frozen(kw_only=True)
@@ -145,34 +174,30 @@ class HistoryEvent:
 
 
 def events_from_operations(operations: Iterable[Operation[Any, Any]]) -> list[HistoryEvent]:
-    """The event sequence of a list of operations (op ids are list positions), in time order."""
-    keyed: list[tuple[float, int, int, HistoryEvent]] = []
+    """The event sequence of a list of operations (op ids are list positions), in time order.
+
+    Only the times carry meaning (a reader rebuilds each operation from its own events'
+    times); the order among equal times is chosen so that a sequential client reads as
+    sequential, which ``read_jsonl`` insists on: at one instant, first the endings of
+    operations called earlier, then each operation that ends where it starts (its invoke
+    and ending together), then the other invokes.  An ``unknown`` ending counts as ending
+    where it starts: its outcome still returns at infinity (the event has no time), but the
+    client is free again, as after ``HistoryRecorder.unknown``.
+    """
+    keyed: list[tuple[Time, int, int, int, HistoryEvent]] = []
     for op_id, op in enumerate(operations):
-        # Order: time, then invokes before endings (closed intervals), then op id; unknown last.
-        keyed.append(
-            (
-                op.call,
-                0,
-                op_id,
-                HistoryEvent(
-                    kind="invoke", client=op.client_id, op_id=op_id, time=op.call, input=op.input
-                ),
-            )
+        invoke = HistoryEvent(
+            kind="invoke", client=op.client_id, op_id=op_id, time=op.call, input=op.input
         )
-        end_time = math.inf if op.return_ is None else op.return_
-        keyed.append(
-            (
-                end_time,
-                1,
-                op_id,
-                HistoryEvent(
-                    kind=op.outcome,
-                    client=op.client_id,
-                    op_id=op_id,
-                    time=op.return_,
-                    output=op.output,
-                ),
-            )
+        end = HistoryEvent(
+            kind=op.outcome, client=op.client_id, op_id=op_id, time=op.return_, output=op.output
         )
-    keyed.sort(key=lambda k: k[:3])
-    return [k[3] for k in keyed]
+        if op.return_ is None or op.return_ == op.call:
+            # Same key for both: the stable sort keeps the ending right after its invoke.
+            keyed.append((op.call, 1, 0, op_id, invoke))
+            keyed.append((op.call, 1, 0, op_id, end))
+        else:
+            keyed.append((op.call, 1, 1, op_id, invoke))
+            keyed.append((op.return_, 0, 0, op_id, end))
+    keyed.sort(key=lambda k: k[:4])
+    return [k[4] for k in keyed]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from typing import Any
 from typing import Final
 
@@ -29,29 +30,53 @@ from models import KvValue
 from ._operation import HistoryFormatError
 from ._operation import Operation
 from ._operation import Outcome
+from ._operation import show
 
 __all__ = ["read_porcupine_etcd", "read_porcupine_kv"]
 
 _ETCD_LINE: Final = re.compile(
-    r"INFO\s+jepsen\.util\s+-\s+(\d+)\s+:(invoke|ok|fail|info)\s+:(read|write|cas)\s+(.*?)\s*"
+    # The value is ``(.*)``, not ``(.*?)\s*``: the line is stripped already, and the lazy form
+    # backtracks quadratically over a long run of blanks inside a hostile value.
+    r"INFO\s+jepsen\.util\s+-\s+(\d+)\s+:(invoke|ok|fail|info)\s+:(read|write|cas)\s+(.*)"
 )
 _ETCD_CAS: Final = re.compile(r"\[(-?\d+)\s+(-?\d+)\]")
 _ETCD_INT: Final = re.compile(r"-?\d+")
 
 
+def _int(path: str, lineno: int, digits: str, what: str) -> int:
+    """``int(digits)``, or the file and line when Python refuses it (over 4300 digits)."""
+    try:
+        return int(digits)
+    except ValueError:
+        # The pattern matched digits, so only Python's guard against quadratic-time
+        # conversion (int_max_str_digits) refuses them.
+        raise HistoryFormatError(
+            path,
+            lineno,
+            f"{what} has {len(digits)} digits, more than the {sys.get_int_max_str_digits()} "
+            "Python will read; no history needs such a number",
+        ) from None
+
+
 def _etcd_arg(path: str, lineno: int, f: str, raw: str) -> Any:
     if f == "read":
         if raw != "nil":
-            raise HistoryFormatError(path, lineno, f"an invoke of :read carries nil, got {raw!r}")
+            raise HistoryFormatError(
+                path, lineno, f"an invoke of :read carries nil, got {show(raw)}"
+            )
         return EtcdRead()
     if f == "write":
         if not _ETCD_INT.fullmatch(raw):
-            raise HistoryFormatError(path, lineno, f":write needs an integer value, got {raw!r}")
-        return EtcdWrite(value=int(raw))
+            raise HistoryFormatError(
+                path, lineno, f":write needs an integer value, got {show(raw)}"
+            )
+        return EtcdWrite(value=_int(path, lineno, raw, ":write's value"))
     m = _ETCD_CAS.fullmatch(raw)
     if m is None:
-        raise HistoryFormatError(path, lineno, f":cas needs [from to], got {raw!r}")
-    return EtcdCas(expected=int(m[1]), new=int(m[2]))
+        raise HistoryFormatError(path, lineno, f":cas needs [from to], got {show(raw)}")
+    return EtcdCas(
+        expected=_int(path, lineno, m[1], ":cas's from"), new=_int(path, lineno, m[2], ":cas's to")
+    )
 
 
 def read_porcupine_etcd(path: str | os.PathLike[str]) -> list[Operation[Any, Any]]:
@@ -85,7 +110,7 @@ def read_porcupine_etcd(path: str | os.PathLike[str]) -> list[Operation[Any, Any
                     "expected 'INFO  jepsen.util - <process> :<invoke|ok|fail|info> "
                     f":<read|write|cas> <value>', got {line[:80]!r}",
                 )
-            proc, kind, fn, arg = int(m[1]), m[2], m[3], m[4]
+            proc, kind, fn, arg = _int(spath, lineno, m[1], "process"), m[2], m[3], m[4]
             if kind == "invoke":
                 if proc in retired:
                     raise HistoryFormatError(
@@ -123,7 +148,7 @@ def read_porcupine_etcd(path: str | os.PathLike[str]) -> list[Operation[Any, Any
             if kind == "info" or (kind == "fail" and fn == "read"):
                 if arg != ":timed-out":
                     raise HistoryFormatError(
-                        spath, lineno, f"expected :timed-out after :{kind} :{fn}, got {arg!r}"
+                        spath, lineno, f"expected :timed-out after :{kind} :{fn}, got {show(arg)}"
                     )
                 outcome = "unknown" if kind == "info" else "fail"
                 if kind == "info":
@@ -131,9 +156,11 @@ def read_porcupine_etcd(path: str | os.PathLike[str]) -> list[Operation[Any, Any
             elif fn == "read":
                 if arg != "nil" and not _ETCD_INT.fullmatch(arg):
                     raise HistoryFormatError(
-                        spath, lineno, f":ok :read needs nil or an integer, got {arg!r}"
+                        spath, lineno, f":ok :read needs nil or an integer, got {show(arg)}"
                     )
-                output = EtcdValue(value=None if arg == "nil" else int(arg))
+                output = EtcdValue(
+                    value=None if arg == "nil" else _int(spath, lineno, arg, ":read's value")
+                )
             elif kind == "fail" and fn == "write":
                 raise HistoryFormatError(
                     spath, lineno, ":fail :write is not part of this format (use :info)"
@@ -143,7 +170,7 @@ def read_porcupine_etcd(path: str | os.PathLike[str]) -> list[Operation[Any, Any
                     raise HistoryFormatError(
                         spath,
                         lineno,
-                        f"the completion's value {arg} does not match the invoke on line "
+                        f"the completion's value {show(arg)} does not match the invoke on line "
                         f"{call_line}",
                     )
                 output = EtcdWritten() if fn == "write" else EtcdCasResult(ok=kind == "ok")
@@ -200,7 +227,8 @@ def read_porcupine_kv(path: str | os.PathLike[str]) -> list[Operation[Any, Any]]
                     'expected \'{:process N, :type :invoke|:ok, :f :get|:put|:append, :key "K", '
                     f':value nil|"V"}}\', got {line[:80]!r}',
                 )
-            proc, kind, fn, key = int(m[1]), m[2], m[3], _unescape(m[4])
+            proc, kind, fn = _int(spath, lineno, m[1], "process"), m[2], m[3]
+            key = _unescape(m[4])
             value = None if m[5] == "nil" else _unescape(m[6])
             if kind == "invoke":
                 if proc in pending:
@@ -214,7 +242,9 @@ def read_porcupine_kv(path: str | os.PathLike[str]) -> list[Operation[Any, Any]]
                 if fn == "get":
                     if value is not None:
                         raise HistoryFormatError(
-                            spath, lineno, f"an invoke of :get carries :value nil, got {m[5]}"
+                            spath,
+                            lineno,
+                            f"an invoke of :get carries :value nil, got {show(m[5])}",
                         )
                     inp = KvGet(key=key)
                 elif value is None:

@@ -16,6 +16,8 @@ import time
 from collections.abc import Sequence
 from datetime import UTC
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 from typing import NoReturn
 from typing import TextIO
 from typing import cast
@@ -31,9 +33,12 @@ from ..backends import get_backend
 from ..check import HISTORY_FORMATS
 from ..check import HISTORY_MODELS
 from ..check import check_history_files
+from ..conformance import DEFAULT_TIMEOUT
 from ..conformance import ConformanceCheck
 from ..conformance import FactoryError
+from ..conformance import factory_name
 from ..conformance import load_factory
+from ..conformance import probe_factory
 from ..conformance import run_store_conformance
 from ..explore import DEFAULT_STORES
 from ..explore import STRATEGIES
@@ -103,6 +108,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _natural(text: str) -> int:
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="claimcheck",
@@ -124,6 +136,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--budget", type=_positive, help="schedules per exploration (default 1000)")
     run.add_argument("--seed", type=_int, help="base seed (default 0, or $HARNESS_SEED)")
     run.add_argument("--size", type=_positive, help="actors in the scenario (default: its own)")
+    run.add_argument(
+        "--fault-budget",
+        type=_natural,
+        help="exhaustive: faults per schedule to enumerate on a fault backend (default 1)",
+    )
     run.add_argument(
         "--report-dir",
         default="reports",
@@ -158,8 +175,9 @@ def _parser() -> argparse.ArgumentParser:
     hist = sub.add_parser(
         "check-history",
         help="check saved histories for linearizability",
-        description="Prints one verdict line per file and the total checking time. Exit 0 all "
-        "linearizable, 1 any not, 2 bad input (naming file and line), 4 any undecided.",
+        description="Prints one verdict line per file and the total checking time on stdout, "
+        "and one line per unreadable file on stderr (naming file and line); a bad file does not "
+        "stop the others. Exit 0 all linearizable, 1 any not, 2 any bad input, 4 any undecided.",
     )
     hist.add_argument("files", nargs="+", metavar="FILE")
     hist.add_argument("--format", choices=list(HISTORY_FORMATS), default="jsonl")
@@ -186,10 +204,39 @@ def _seed(given: int | None) -> int:
         ) from None
 
 
+def _check_report_dir(path: str) -> None:
+    """Fail fast (exit 2) on a report directory that cannot be written, before any work."""
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".claimcheck-write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise UsageError(
+            f"--report-dir {path!r} is not a writable directory ({reason}); pass a directory "
+            "you can write to."
+        ) from None
+
+
+def _write_report_after_verdict(out: TextIO, rows: Sequence[Any], **report: Any) -> None:
+    """Write the report; the verdict is already printed, so a failure here only warns."""
+    try:
+        json_path, html_path = write_report(rows, **report)
+    except OSError as error:
+        print(f"claimcheck: warning: the report could not be written: {error}", file=sys.stderr)
+        return
+    print(f"report: {html_path} (data: {json_path})", file=out)
+
+
 def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     seed = _seed(args.seed)
-    focused = args.store or args.scenario or args.scheduler or args.budget or args.size
+    focused = (
+        args.store or args.scenario or args.scheduler or args.budget or args.size
+    ) or args.fault_budget is not None
     if not focused and not args.check_determinism:
+        _check_report_dir(args.report_dir)
         started = time.perf_counter()
         when = datetime.now(UTC).isoformat(timespec="seconds")
         print(f"claimcheck main job: stores {', '.join(DEFAULT_STORES)}, seed {seed}", file=out)
@@ -221,7 +268,15 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             if row.counterexample is not None:
                 print(row.counterexample.render(), file=out)
         took = time.perf_counter() - started
-        json_path, html_path = write_report(
+        passed = sum(r.as_expected for r in rows)
+        # The verdict first: nothing that happens to the report can lose it.
+        print(
+            f"\n{passed}/{len(rows)} checks as expected in {took:.1f}s: "
+            + ("correct stores pass, controls caught." if not bad else f"{len(bad)} unexpected."),
+            file=out,
+        )
+        _write_report_after_verdict(
+            out,
             rows,
             name="main-job",
             directory=args.report_dir,
@@ -233,13 +288,6 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
                 "elapsed": round(took, 2),
                 "stores": list(DEFAULT_STORES),
             },
-        )
-        print(f"\nreport: {html_path} (data: {json_path})", file=out)
-        passed = sum(r.as_expected for r in rows)
-        print(
-            f"\n{passed}/{len(rows)} checks as expected in {took:.1f}s: "
-            + ("correct stores pass, controls caught." if not bad else f"{len(bad)} unexpected."),
-            file=out,
         )
         return EXIT_FINDING if bad else EXIT_OK
     stores = args.store or list(DEFAULT_STORES)
@@ -274,6 +322,7 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
                         size=args.size,
                         factory=factory,
                         check_determinism=args.check_determinism,
+                        fault_budget=args.fault_budget,
                     )
                     head = f"{store} {scenario_name} {strategy}:"
                     if result.counterexample is not None:
@@ -281,7 +330,8 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
                         print(f"{head} FINDING at schedule #{result.schedules}", file=out)
                         print(result.counterexample.render(), file=out)
                     else:
-                        extra = " (complete)" if result.complete else ""
+                        bound = f", {result.bound}" if result.bound else ""
+                        extra = f" (complete{bound})" if result.complete else ""
                         print(f"{head} {result.schedules} schedules{extra}, no violation", file=out)
     return EXIT_FINDING if found else EXIT_OK
 
@@ -290,6 +340,9 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
     factory = None
     if args.factory:
         make = load_factory(args.factory)
+        # The same first call as conformance makes: a factory that exits, hangs or returns no
+        # store is bad input (exit 2), before anything is replayed.
+        probe_factory(make, label=args.factory, timeout=DEFAULT_TIMEOUT)
         factory = lambda wrap: wrap(make())  # noqa: E731
     counterexample = replay(args.token, factory=factory)
     if counterexample is None:
@@ -300,17 +353,20 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_conformance(args: argparse.Namespace, out: TextIO) -> int:
+    # A bad factory (FactoryError, exit 2) is found before any check runs, by the import here
+    # and by run_store_conformance's first call of the factory: then stdout stays empty and
+    # main() prints one line on stderr.
     make = load_factory(args.factory)
-    name = args.factory.rsplit(":", 1)[-1].lower().replace("_", "-")
-    name = "".join(c for c in name if c.isalnum() or c == "-").strip("-") or "custom"
-    if not name[0].isalpha():
-        name = "x" + name
+    # From module and factory alike: every mypkg:make_store writing one report would not do.
+    name = factory_name(args.factory)
+    header = [f"conformance of {args.factory} (seed {_seed(args.seed)}):"]
 
     def show(check: ConformanceCheck) -> None:
+        while header:
+            print(header.pop(), file=out)
         verdict = "pass" if check.passed else ("INFRA" if check.infrastructure else "FAIL")
         print(f"  {check.name:<22} {verdict:<5} {check.seconds:6.2f}s  {check.evidence}", file=out)
 
-    print(f"conformance of {args.factory} (seed {_seed(args.seed)}):", file=out)
     result = run_store_conformance(
         make,
         name=name,
@@ -430,7 +486,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return _cmd_conformance(args, out)
         if args.command == "check-history":
             return check_history_files(
-                args.files, args.format, args.model, args.timeout, out, explain=args.explain
+                args.files,
+                args.format,
+                args.model,
+                args.timeout,
+                out,
+                err=sys.stderr,
+                explain=args.explain,
             )
         if args.command == "scenarios":
             return _cmd_scenarios(out)

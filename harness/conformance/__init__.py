@@ -2,13 +2,16 @@
 
 Layout: ``_suite`` (the plan, the verdicts, ``run_store_conformance``), ``_checks`` (one
 function per check), ``_validator`` (``ValidatingStore``, which turns garbage results into
-evidence), ``_watchdog`` (runs a check in a thread and names a hung operation), ``_factory``
-(``load_factory``: ``MODULE:FACTORY`` to a store factory).  Depends on ``explore``, ``check``,
-``backends``, ``runtime``.
+evidence), ``_watchdog`` (runs user code in a daemon thread and names a hung call),
+``_factory`` (the factory is user code: ``load_factory`` turns ``MODULE:FACTORY`` into a store
+factory, ``probe_factory`` calls it once before the checks; either raises ``FactoryError``).
+Depends on ``explore``, ``check``, ``backends``, ``runtime``.
 """
 
 from ._factory import FactoryError
+from ._factory import factory_name
 from ._factory import load_factory
+from ._factory import probe_factory
 from ._suite import CHECKS
 from ._suite import ConformanceCheck
 from ._suite import ConformanceResult
@@ -16,15 +19,19 @@ from ._suite import NonConformance
 from ._suite import get_cached_result
 from ._suite import run_store_conformance
 from ._validator import ValidatingStore
+from ._watchdog import DEFAULT_TIMEOUT
 
 __all__ = [
     "CHECKS",
+    "DEFAULT_TIMEOUT",
     "ConformanceCheck",
     "ConformanceResult",
     "FactoryError",
     "NonConformance",
     "ValidatingStore",
+    "factory_name",
     "get_cached_result",
     "load_factory",
+    "probe_factory",
     "run_store_conformance",
 ]

@@ -1,21 +1,49 @@
-"""Factory loading: ``"package.module:attribute"`` names the callable that makes fresh stores
-(the CLI's and the pytest plugin's way to point the suite at a backend)."""
+"""The store factory, which is user code: ``"package.module:attribute"`` names the callable that
+makes fresh stores (the CLI's and the pytest plugin's way to point the suite at a backend).
+
+A factory that cannot be used is bad input, :class:`FactoryError` (exit 2 from the CLI), and
+never a finding about the backend: a module that cannot be imported (or exits while being
+imported), a name that is not there or not callable, and, from :func:`probe_factory`, a first
+call that raises, exits, hangs, or returns something that is not a store.  Only once that
+first call has made a store are failures of later calls findings (see ``_suite``).
+"""
 
 from __future__ import annotations
 
 import importlib
+import inspect
+import traceback
 from collections.abc import Callable
+from pathlib import Path
 
 from stores import Store
+from stores import StoreUnavailable
 
-__all__ = ["FactoryError", "StoreFactory", "load_factory"]
+from ._watchdog import Hang
+from ._watchdog import within
+
+__all__ = [
+    "OPERATIONS",
+    "FactoryError",
+    "StoreFactory",
+    "describe_exit",
+    "factory_name",
+    "load_factory",
+    "not_a_store",
+    "probe_factory",
+]
 
 #: Makes a fresh, empty store each time it is called.
 StoreFactory = Callable[[], Store]
 
+#: The operations of ``stores.Store``: what the suite needs of whatever a factory returns.
+OPERATIONS = ("create", "get", "replace", "update_if_match", "delete", "list_partition")
+
+_HARNESS = Path(__file__).resolve().parents[1]
+
 
 class FactoryError(Exception):
-    """The factory cannot be imported or called (exit 2 from the CLI)."""
+    """The factory cannot be imported or called, or does not make a store (exit 2 from the CLI)."""
 
 
 def load_factory(spec: str) -> StoreFactory:
@@ -27,7 +55,16 @@ def load_factory(spec: str) -> StoreFactory:
         )
     try:
         module = importlib.import_module(module_name)
-    except Exception as error:
+    except SystemExit as error:
+        # A module that exits on import would otherwise end the run with its own exit code
+        # and not a word of output.
+        raise FactoryError(
+            f"module {module_name!r} of the store factory {spec} called {describe_exit(error)} "
+            "while being imported; a store factory must return a store"
+        ) from None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:
         raise FactoryError(
             f"cannot import module {module_name!r} for store factory {spec!r}: "
             f"{type(error).__name__}: {error}"
@@ -41,3 +78,93 @@ def load_factory(spec: str) -> StoreFactory:
     if not callable(factory):
         raise FactoryError(f"{spec!r} is not callable; it must return a fresh, empty Store")
     return factory
+
+
+def probe_factory(make_store: StoreFactory, *, label: str, timeout: float) -> None:
+    """Call ``make_store`` once, under the watchdog, before any check runs.
+
+    Raises :class:`FactoryError` (bad input, exit 2) when the call raises, calls ``sys.exit``,
+    does not return within ``timeout`` seconds, or returns something that is not a store.  A
+    hang here is bad input and not a finding: no store was ever made, so there is no backend
+    to judge yet (a later call that hangs is a finding).  ``StoreUnavailable`` and ``OSError``
+    pass through: the backend's infrastructure is down, which is exit 3, not a bad factory.
+    ``label`` names the factory in messages (its ``MODULE:FACTORY``).
+    """
+    try:
+        made = within(make_store, timeout, f"the factory {label}")
+    except Hang as hang:
+        raise FactoryError(
+            f"{hang} when called once before the checks; a store factory must return a "
+            f"store within the per-operation timeout ({timeout:g} s)"
+        ) from None
+    except (StoreUnavailable, OSError, KeyboardInterrupt):
+        raise
+    except SystemExit as error:
+        raise FactoryError(
+            f"the factory {label} called {describe_exit(error)} while being called; a store "
+            "factory must return a store"
+        ) from None
+    except BaseException as error:
+        raise FactoryError(
+            f"the factory {label} cannot be called: {type(error).__name__}: {error}{_where(error)}"
+        ) from None
+    problem = not_a_store(made)
+    if problem is not None:
+        raise FactoryError(
+            f"the factory {label} returned {problem}; a store factory must return a fresh, "
+            "empty store"
+        )
+
+
+def not_a_store(value: object) -> str | None:
+    """Why ``value`` is not a store, as the object of "the factory returned ...", or None
+    when it has the six operations of ``stores.Store``."""
+    if inspect.iscoroutine(value):
+        value.close()  # never awaited, on purpose: no "never awaited" warning
+        return "a coroutine (an async factory), not a store: the factory must be a plain function"
+    if isinstance(value, type):
+        return f"the class {value.__qualname__}, not a store: call it in the factory"
+    if value is None:
+        return "None, not a store (does it forget to return the store it made?)"
+    missing = [op for op in OPERATIONS if not _has_operation(value, op)]
+    if not missing:
+        return None
+    try:
+        shown = repr(value)
+    except Exception:  # user code, to the last: a __repr__ that raises
+        shown = f"<{type(value).__name__} object>"
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return f"{shown} ({type(value).__name__}), which is not a store: it has no {', '.join(missing)}"
+
+
+def _has_operation(value: object, op: str) -> bool:
+    try:
+        return callable(getattr(value, op, None))
+    except Exception:  # a property or __getattr__ that raises: not an operation either
+        return False
+
+
+def describe_exit(error: SystemExit) -> str:
+    """``sys.exit(7)``, as the call that raised ``error``."""
+    return "sys.exit()" if error.code is None else f"sys.exit({error.code!r})"
+
+
+def factory_name(spec: str) -> str:
+    """A name for the backend behind ``spec``, from module and factory alike, usable in report
+    file names and schedule tokens: ``mypkg.stores:make_store`` -> ``mypkg-stores-make-store``
+    (two backends whose factories share a name do not overwrite each other's reports)."""
+    words = "".join(c if c.isascii() and c.isalnum() else " " for c in spec.lower()).split()
+    name = "-".join(words) or "custom"
+    return name if name[0].isalpha() else "x" + name
+
+
+def _where(error: BaseException) -> str:
+    """`` (at file.py:7)`` when ``error`` was raised inside the factory, not by calling it."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return ""
+    last = Path(frames[-1].filename).resolve()
+    if last.is_relative_to(_HARNESS):
+        return ""
+    return f" (at {last.name}:{frames[-1].lineno})"

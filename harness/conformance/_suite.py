@@ -14,6 +14,13 @@ fresh, empty stores and runs, in order:
 5. ``fleet``: every shipped scenario with the coordinator, against the reference model;
 6. ``faults`` (when ``faults=True``): the claim race behind the scheduler-driven fault layer.
 
+The factory is user code, and is called once before any check runs (``probe_factory``): a
+first call that raises, calls ``sys.exit``, hangs past ``timeout`` or returns something that
+is not a store raises :class:`FactoryError` (bad input, exit 2 from the CLI) and no check runs;
+one that raises ``StoreUnavailable`` or ``OSError`` fails every check as infrastructure (exit 3)
+without running it.  The checks call the factory again, many times, under the same watchdog:
+a later call that raises, exits, hangs or returns garbage is a finding about the backend.
+
 Every store the suite touches is wrapped in a validator: a result of the wrong type or shape
 (a ``Doc`` for another id, a rev that is not an int, ...) is a non-conformance with the
 offending value as evidence.  An exception that is not part of the contract is reported with
@@ -50,10 +57,15 @@ from ._checks import check_linearizability
 from ._checks import check_sequential
 from ._factory import FactoryError
 from ._factory import StoreFactory
+from ._factory import describe_exit
+from ._factory import factory_name
 from ._factory import load_factory
+from ._factory import not_a_store
+from ._factory import probe_factory
 from ._validator import MalformedResult
 from ._validator import ValidatingStore
 from ._validator import raised_by_store
+from ._watchdog import DEFAULT_TIMEOUT
 from ._watchdog import Hang
 from ._watchdog import Watch
 from ._watchdog import watched
@@ -141,40 +153,87 @@ def run_store_conformance(
     seed: int = 0,
     budget: int = 200,
     faults: bool = False,
-    timeout: float = 10.0,
+    timeout: float = DEFAULT_TIMEOUT,
     raise_on_failure: bool = True,
     on_check: Callable[[ConformanceCheck], None] | None = None,
 ) -> ConformanceResult:
     """Run the conformance suite on stores from ``make_store`` (see the module docstring).
 
     ``budget`` bounds the schedules of each exploring check; ``timeout`` is the per-operation
-    hang limit in seconds.  ``name`` labels the backend in reports and reproducers;
-    ``factory_spec`` (``MODULE:FACTORY``) makes printed replay commands runnable.
+    hang limit in seconds (the factory's calls included).  ``name`` labels the backend in
+    reports and reproducers; ``factory_spec`` (``MODULE:FACTORY``) makes printed replay
+    commands runnable and names the factory in messages.  Raises :class:`FactoryError` before
+    any check runs when ``make_store`` is not a usable factory.
     """
     if not callable(make_store):
         raise FactoryError(f"make_store must be a callable returning a Store, got {make_store!r}")
+    label = factory_spec or getattr(make_store, "__qualname__", None) or repr(make_store)
+    plan_names = [c for c in CHECKS if faults or c != "faults"]
+    try:
+        probe_factory(make_store, label=label, timeout=timeout)
+    except (StoreUnavailable, OSError) as error:
+        unmade = f"the factory could not make a store: {error}"
+        result = _not_run(name, plan_names, unmade, on_check)
+    else:
+        result = _run_checks(
+            make_store, label, plan_names, name, factory_spec, seed, budget, timeout, on_check
+        )
+    if raise_on_failure and not result.conforms:
+        raise NonConformance(result)
+    return result
+
+
+def _run_checks(
+    make_store: StoreFactory,
+    label: str,
+    plan_names: list[str],
+    name: str,
+    factory_spec: str | None,
+    seed: int,
+    budget: int,
+    timeout: float,
+    on_check: Callable[[ConformanceCheck], None] | None,
+) -> ConformanceResult:
     watch = Watch()
 
     def make() -> Store:
+        # The factory made a store once already (probe_factory): from here on its failures
+        # are findings about the backend, and a hang is named by the watchdog.
+        watch.current = (f"the factory {label}", time.monotonic())
         try:
             store = make_store()
         except (StoreUnavailable, OSError) as error:
             raise _Infrastructure(f"the factory could not make a store: {error}") from error
+        except SystemExit as error:
+            raise _FactoryFailed(
+                f"the factory {label} called {describe_exit(error)} on a later call; a store "
+                "factory must return a store each time it is called"
+            ) from None
+        except Exception as error:
+            raise _FactoryFailed(
+                f"the factory {label} raised {type(error).__name__}: {error} on a later call; "
+                "it must return a fresh, empty store each time it is called"
+            ) from error
+        finally:
+            watch.current = None
+        problem = not_a_store(store)
+        if problem is not None:
+            raise MalformedResult(f"the factory {label} returned {problem} on a later call")
         return ValidatingStore(store, watch)
 
-    plan: list[tuple[str, Callable[[], Passed]]] = [
-        ("sequential contract", lambda: check_sequential(make)),
-        ("atomicity (threads)", lambda: check_atomicity(make)),
-        ("random schedules", lambda: check_exploration("random", make, seed, budget, name)),
-        ("pct schedules", lambda: check_exploration("pct", make, seed, budget, name)),
-        ("exhaustive schedules", lambda: check_exploration("exhaustive", make, seed, budget, name)),
-        ("linearizability", lambda: check_linearizability(make, seed, max(10, budget // 10))),
-        ("fleet scenarios", lambda: check_fleet(make, seed, max(20, budget // 4), name)),
-    ]
-    if faults:
-        plan.append(("faults", lambda: check_faults(make, seed, budget, name)))
+    plan: dict[str, Callable[[], Passed]] = {
+        "sequential contract": lambda: check_sequential(make),
+        "atomicity (threads)": lambda: check_atomicity(make),
+        "random schedules": lambda: check_exploration("random", make, seed, budget, name),
+        "pct schedules": lambda: check_exploration("pct", make, seed, budget, name),
+        "exhaustive schedules": lambda: check_exploration("exhaustive", make, seed, budget, name),
+        "linearizability": lambda: check_linearizability(make, seed, max(10, budget // 10)),
+        "fleet scenarios": lambda: check_fleet(make, seed, max(20, budget // 4), name),
+        "faults": lambda: check_faults(make, seed, budget, name),
+    }
     checks: list[ConformanceCheck] = []
-    for check_name, fn in plan:
+    for check_name in plan_names:
+        fn = plan[check_name]
         started = time.monotonic()
         counterexample: Counterexample | None = None
         infrastructure = False
@@ -194,7 +253,12 @@ def run_store_conformance(
             passed, evidence, infrastructure = False, f"store unavailable: {error}", True
         except AssertionError as error:
             passed, evidence = False, str(error) or "assertion failed"
-        except Exception as error:
+        except BaseException as error:
+            # An exception outside the contract, or a store that calls sys.exit (SystemExit
+            # would otherwise end the whole run with the store's exit code, silently).
+            # Only Ctrl-C ends the run (exit 130).
+            if _interrupted(error):
+                raise
             passed = False
             evidence = _blame(error)
         finally:
@@ -211,14 +275,37 @@ def run_store_conformance(
         checks.append(check)
         if on_check is not None:
             on_check(check)
-    result = ConformanceResult(backend=name, checks=tuple(checks))
-    if raise_on_failure and not result.conforms:
-        raise NonConformance(result)
-    return result
+    return ConformanceResult(backend=name, checks=tuple(checks))
+
+
+def _not_run(
+    name: str,
+    plan_names: list[str],
+    evidence: str,
+    on_check: Callable[[ConformanceCheck], None] | None,
+) -> ConformanceResult:
+    """Every check failed as infrastructure, unrun: the backend could not make a first store."""
+    checks = []
+    for check_name in plan_names:
+        check = ConformanceCheck(
+            name=check_name,
+            passed=False,
+            evidence=" ".join(f"not run: {evidence}".split()),
+            seconds=0.0,
+            infrastructure=True,
+        )
+        checks.append(check)
+        if on_check is not None:
+            on_check(check)
+    return ConformanceResult(backend=name, checks=tuple(checks))
 
 
 class _Infrastructure(Exception):
     pass
+
+
+class _FactoryFailed(Finding):
+    """A later call of a factory that had made a store: a finding about the backend."""
 
 
 _RESULTS: dict[tuple[str, int], ConformanceResult] = {}
@@ -231,7 +318,7 @@ def get_cached_result(spec: str, *, seed: int) -> ConformanceResult:
     if key not in _RESULTS:
         _RESULTS[key] = run_store_conformance(
             load_factory(spec),
-            name="custom",
+            name=factory_name(spec),
             factory_spec=spec,
             seed=seed,
             raise_on_failure=False,
@@ -239,10 +326,21 @@ def get_cached_result(spec: str, *, seed: int) -> ConformanceResult:
     return _RESULTS[key]
 
 
-def _blame(error: Exception) -> str:
+def _interrupted(error: BaseException) -> bool:
+    """Whether ``error`` is, or holds, a Ctrl-C (which ends the run: exit 130)."""
+    if isinstance(error, BaseExceptionGroup):
+        return error.subgroup(KeyboardInterrupt) is not None
+    return isinstance(error, KeyboardInterrupt)
+
+
+def _blame(error: BaseException) -> str:
     """Who raised ``error``, in one line: the store only when it came out of the store."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]  # a nursery's racers: the first one's reason
     op = raised_by_store(error)
     if op is not None:
+        if isinstance(error, SystemExit):
+            return f"the store called {describe_exit(error)} (in {op})"
         return f"the store raised {type(error).__name__}: {error} (in {op})"
     if isinstance(error, RuntimeMisuse):
         return f"the controlled runtime refused an await: {error}"

@@ -72,7 +72,7 @@ class ValidatingStore(StoreWrapper):
             self.watch.current = (op, time.monotonic())
         try:
             return await coro
-        except Exception as error:
+        except (Exception, SystemExit) as error:
             # Mark what the store itself raised, so that the suite blames the store for it and
             # only for it (a coordinator or harness error is reported as such).
             if not hasattr(error, STORE_OPERATION):

@@ -38,6 +38,7 @@ from ._runner import StoreFactory
 from ._runner import run_schedule
 from ._scenarios import Scenario
 from ._scenarios import UnknownScenario
+from ._scenarios import adhoc_scenario
 from ._scenarios import get_scenario
 from ._scenarios import observed_state
 from ._scenarios import scenario_names
@@ -68,6 +69,7 @@ __all__ = [
     "TracingStore",
     "UnknownScenario",
     "UnknownStrategy",
+    "adhoc_scenario",
     "build_counterexample",
     "check_run",
     "explore",

@@ -7,6 +7,7 @@ counterexample builder (``_counterexample``) that ``replay`` uses too.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
@@ -64,6 +65,8 @@ class Exploration:
     complete: bool
     counterexample: Counterexample | None
     naive_schedules: int | None = None
+    #: What limited the search beyond the scenario ("at most 1 fault(s) per schedule"), or "".
+    bound: str = ""
 
     @property
     def found(self) -> bool:
@@ -153,12 +156,14 @@ def explore(
     check_determinism: bool = False,
     count_naive: bool = False,
     preemption_bound: int | None = None,
+    fault_budget: int | None = None,
     pytest_command: str | None = None,
     on_schedule: Callable[[int], None] | None = None,
 ) -> Exploration:
     """Run up to ``budget`` schedules (exhaustive: until done when ``budget`` is None) and stop
     at the first violation, returning it as a counterexample with its reproducer.
 
+    ``fault_budget`` (exhaustive) caps the faults per schedule the search enumerates.
     ``check_determinism`` runs every schedule twice (:class:`DeterminismCheck`) and raises
     ``NondeterminismError`` on the first difference.
     """
@@ -167,19 +172,18 @@ def explore(
     options: dict[str, Any] = {}
     if strategy == "exhaustive" and preemption_bound is not None:
         options["preemption_bound"] = preemption_bound
+    if strategy == "exhaustive" and fault_budget is not None:
+        options["fault_budget"] = fault_budget
     scheduler = make_scheduler(strategy, seed, **options)
     if check_determinism:
         scheduler = DeterminismCheck(scheduler)
-    if factory is None:
-        with get_backend(store_name).open() as opened:
-            return _explore(
-                scenario, store_name, size, opened, scheduler, budget, count_naive,
-                pytest_command, on_schedule,
-            )  # fmt: skip
-    return _explore(
-        scenario, store_name, size, factory, scheduler, budget, count_naive,
-        pytest_command, on_schedule,
-    )  # fmt: skip
+    with contextlib.ExitStack() as opened:
+        if factory is None:
+            factory = opened.enter_context(get_backend(store_name).open())
+        return _explore(
+            scenario, store_name, size, factory, scheduler, budget, count_naive,
+            pytest_command, on_schedule,
+        )  # fmt: skip
 
 
 def _explore(
@@ -219,6 +223,7 @@ def _explore(
         schedules=result.schedules,
         pruned=scheduler.pruned,
         complete=result.exhausted and scheduler.complete,
+        bound=scheduler.bound,
         counterexample=counterexample,
         naive_schedules=_count_unreduced(runner, scheduler) if count_naive else None,
     )
@@ -228,23 +233,25 @@ def replay(token_text: str, *, factory: StoreFactory | None = None) -> Counterex
     """Replay a schedule token; the counterexample it reproduces, or None if the run passes."""
     token = decode(token_text)
     scenario = get_scenario(token.scenario)
-    if factory is None:
-        with get_backend(token.store).open() as opened:
-            return replay(token_text, factory=opened)
-    scheduler = ReplayScheduler(token.steps, token.data)
-    coordinator: Mapping[str, Any] = coordinator_options(token.store)
-    run = run_schedule(scenario, token.size, factory, scheduler, coordinator=coordinator)
-    scheduler.check_complete(run.execution.schedule)
-    if not run.violations:
-        return None
-    return build_counterexample(
-        scenario=scenario,
-        store=token.store,
-        size=token.size,
-        factory=factory,
-        coordinator=coordinator,
-        run=run,
-        strategy="replay",
-        seed=None,
-        schedule_index=1,
-    )
+    # Before anything runs: a size out of the scenario's range is bad input, not a long wait.
+    _checked_size(scenario, token.size)
+    with contextlib.ExitStack() as opened:
+        if factory is None:
+            factory = opened.enter_context(get_backend(token.store).open())
+        scheduler = ReplayScheduler(token.steps, token.data)
+        coordinator: Mapping[str, Any] = coordinator_options(token.store)
+        run = run_schedule(scenario, token.size, factory, scheduler, coordinator=coordinator)
+        scheduler.check_complete(run.execution.schedule)
+        if not run.violations:
+            return None
+        return build_counterexample(
+            scenario=scenario,
+            store=token.store,
+            size=token.size,
+            factory=factory,
+            coordinator=coordinator,
+            run=run,
+            strategy="replay",
+            seed=None,
+            schedule_index=1,
+        )

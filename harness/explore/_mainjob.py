@@ -16,6 +16,7 @@ import attrs
 from ..backends import Backend
 from ..backends import get_backend
 from ._concurrent import run_concurrently
+from ._counterexample import STRATEGIES
 from ._counterexample import Counterexample
 from ._explore import explore
 from ._runner import StoreFactory
@@ -94,9 +95,8 @@ def _trio_checks(
 def _controlled_checks(
     store: str, control: bool, factory: StoreFactory, seed: int, backend: Backend
 ) -> Iterator[CheckRow]:
-    strategies = ("random", "pct") if backend.faults else ("random", "pct", "exhaustive")
     for scenario in scenario_names():
-        for strategy in strategies:
+        for strategy in STRATEGIES:
             budget = EXHAUSTIVE_CAP if strategy == "exhaustive" else BUDGET
             if backend.max_schedules is not None:
                 budget = min(budget, backend.max_schedules)
@@ -105,8 +105,13 @@ def _controlled_checks(
             if cx is not None:
                 evidence = f"schedule #{result.schedules}: {cx.violations[0].sentence}"
             elif strategy == "exhaustive":
-                state = "all" if result.complete else "first"
-                evidence = f"{state} {result.schedules} schedules (sleep sets), no violation"
+                bound = f", {result.bound}" if result.bound else ""
+                if result.complete:
+                    evidence = f"proven: all {result.schedules} schedules (sleep sets{bound})"
+                else:
+                    evidence = (
+                        f"first {result.schedules} schedules (sleep sets{bound}), no violation"
+                    )
             else:
                 evidence = f"{result.schedules} schedules (seed {seed}), no violation"
             yield CheckRow(
@@ -125,8 +130,7 @@ def planned_checks(stores: Sequence[str]) -> int:
     total = 0
     for name in stores:
         backend = get_backend(name)
-        strategies = 2 if backend.faults else 3
-        total += (0 if backend.faults else 3) + len(scenario_names()) * strategies
+        total += (0 if backend.faults else 3) + len(scenario_names()) * len(STRATEGIES)
     return total
 
 

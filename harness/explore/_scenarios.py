@@ -232,20 +232,92 @@ def _adhoc(
     )
 
 
+#: An ad-hoc workload is a handful of operations: a token that inflates past this is hostile.
+_MAX_ADHOC_BYTES = 1 << 20
+_STATUSES = ("queued", "leased", "done")
+
+
+class _BadWorkload(ValueError):
+    """What is wrong with a decoded ad-hoc workload, in words."""
+
+
+def _int(where: str, value: object, *, optional: bool = False) -> int | None:
+    if value is None and optional:
+        return None
+    if type(value) is not int or value < 0:
+        raise _BadWorkload(f"{where} is {value!r}, expected a whole number >= 0")
+    return value
+
+
+def _str(where: str, value: object, *, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value:
+        raise _BadWorkload(f"{where} is {value!r}, expected a non-empty string")
+    return value
+
+
+def _job(job_id: object, fields: Any) -> tuple[str, JobState]:
+    jid = cast(str, _str("a job id", job_id))
+    status = fields["status"]
+    if status not in _STATUSES:
+        raise _BadWorkload(f"job {jid!r} has status {status!r}, expected one of {_STATUSES}")
+    runs = fields["runs"]
+    if not isinstance(runs, list) or not all(isinstance(r, str) for r in runs):
+        raise _BadWorkload(f"job {jid!r} has runs {runs!r}, expected a list of worker names")
+    job = JobState(
+        status=status,
+        epoch=cast(int, _int(f"job {jid!r} epoch", fields["epoch"])),
+        worker=_str(f"job {jid!r} worker", fields["worker"], optional=True),
+        expires_at=_int(f"job {jid!r} expires_at", fields["expires_at"], optional=True),
+        completed_epoch=_int(
+            f"job {jid!r} completed_epoch", fields["completed_epoch"], optional=True
+        ),
+        runs=tuple(runs),
+    )
+    if set(fields) != {"status", "epoch", "worker", "expires_at", "completed_epoch", "runs"}:
+        raise _BadWorkload(f"job {jid!r} has fields {sorted(fields)}")
+    return jid, job
+
+
+def _op(kind: object, fields: Any) -> FleetOp:
+    if not isinstance(kind, str) or kind not in _OPS:
+        raise _BadWorkload(f"operation {kind!r} is not one of {sorted(_OPS)}")
+    if not isinstance(fields, dict):
+        raise _BadWorkload(f"{kind} has fields {fields!r}, expected an object")
+    for key, value in fields.items():
+        if key in ("job_id", "worker_id"):
+            _str(f"{kind}.{key}", value)
+        elif key == "epoch" and value == WON:
+            continue
+        else:
+            _int(f"{kind}.{key}", value)
+    return cast(FleetOp, _OPS[kind](**fields))
+
+
 def _decode_adhoc(name: str) -> Scenario:
     try:
         text = name[2:]
-        raw = zlib.decompress(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        payload = json.loads(raw)
-        jobs = tuple(
-            (job_id, JobState(**{**fields, "runs": tuple(fields["runs"])}))
-            for job_id, fields in payload["initial"]
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(
+            base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)), _MAX_ADHOC_BYTES
         )
+        if inflater.unconsumed_tail:
+            raise _BadWorkload(f"the workload inflates past {_MAX_ADHOC_BYTES:,} bytes")
+        payload = json.loads(raw)
+        jobs = tuple(sorted(_job(job_id, fields) for job_id, fields in payload["initial"]))
         actors = [
-            (str(actor), tuple(_OPS[kind](**fields) for kind, fields in ops))
+            (cast(str, _str("an actor name", actor)), tuple(_op(k, f) for k, f in ops))
             for actor, ops in payload["actors"]
         ]
-    except (ValueError, KeyError, TypeError, zlib.error) as error:
+        if not actors or len({a for a, _ in actors}) != len(actors):
+            raise _BadWorkload("the actors must be one or more, with distinct names")
+    except _BadWorkload as error:
+        raise UnknownScenario(
+            f"the ad-hoc scenario in this token is not a valid workload: {error}; copy the "
+            "whole token exactly as it was printed."
+        ) from None
+    except (ValueError, KeyError, TypeError, AttributeError, zlib.error, RecursionError) as error:
         raise UnknownScenario(
             f"the ad-hoc scenario in this token cannot be decoded ({type(error).__name__}); "
             "copy the whole token exactly as it was printed."

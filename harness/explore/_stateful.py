@@ -49,7 +49,6 @@ from stores import Store
 from .._findings import Finding
 from ..runtime import drive
 from ..runtime.schedulers import HypothesisScheduler
-from ..runtime.schedulers import UnsupportedChoice
 from ._batch import BatchOutcome
 from ._batch import run_batch
 from ._counterexample import Counterexample
@@ -114,8 +113,8 @@ def _minimize(
     Hypothesis shrinks workload and schedule together, but deleting an actor shifts every later
     scheduling choice, so it can stop at a batch with a spare actor.  Here each candidate batch
     gets an exhaustive search of its schedules (small: one operation per actor), so an actor is
-    dropped whenever the rest can fail in *any* interleaving.  Fault choices cannot be
-    enumerated, so with a fault layer a random search of 500 schedules stands in.
+    dropped whenever the rest can fail in *any* interleaving (and, with a fault layer, with
+    any one fault).
     """
     current = list(actors)
     found: Counterexample | None = None
@@ -123,10 +122,7 @@ def _minimize(
     def failing(batch: list[tuple[str, tuple[FleetOp, ...]]]) -> Counterexample | None:
         scenario = adhoc_scenario(before, batch)
         factory = lambda wrap: wrap(make_store())  # noqa: E731
-        try:
-            result = explore(scenario.name, store_name, "exhaustive", budget=5000, factory=factory)
-        except UnsupportedChoice:  # fault choices cannot be enumerated
-            result = explore(scenario.name, store_name, "random", budget=500, factory=factory)
+        result = explore(scenario.name, store_name, "exhaustive", budget=5000, factory=factory)
         return result.counterexample
 
     found = failing(current)

@@ -65,14 +65,24 @@ class Execution:
 
 
 #: The data-choice function of the run in progress (see :func:`choose`).
-_CHOOSER: ContextVar[Callable[[int], int] | None] = ContextVar("claimcheck_chooser", default=None)
+_CHOOSER: ContextVar[Callable[[int, int], int] | None] = ContextVar(
+    "claimcheck_chooser", default=None
+)
 
 
-def choose(bound: int) -> int | None:
+def choose(bound: int, ordinary: int = 1) -> int | None:
     """A data or fault choice in ``range(bound)`` from the scheduler of the controlled run in
-    progress (recorded, so a schedule token replays it), or ``None`` outside a controlled run."""
+    progress (recorded, so a schedule token replays it), or ``None`` outside a controlled run.
+
+    Values below ``ordinary`` are equivalent ordinary outcomes (no fault): an exhaustive search
+    tries only ``0`` of them, and every other value within its fault budget.
+    """
+    if not 1 <= ordinary <= bound:
+        raise ValueError(
+            f"choose(bound={bound}, ordinary={ordinary}): need 1 <= ordinary <= bound."
+        )
     chooser = _CHOOSER.get()
-    return None if chooser is None else chooser(bound)
+    return None if chooser is None else chooser(bound, ordinary)
 
 
 def _bad_yield(actor: int, value: object) -> RuntimeMisuse:
@@ -94,8 +104,8 @@ def run_actors(actors: Sequence[Actor], scheduler: Scheduler) -> Execution:
     points: list[Point] = []
     data: list[int] = []
 
-    def chooser(bound: int) -> int:
-        value = scheduler.next_int(bound)
+    def chooser(bound: int, ordinary: int) -> int:
+        value = scheduler.next_int(bound, ordinary)
         data.append(value)
         return value
 

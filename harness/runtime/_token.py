@@ -20,6 +20,9 @@ _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 _ADHOC = re.compile(r"^x-[A-Za-z0-9_-]+$")
 
 
+_MAX_SIZE_DIGITS = 4
+
+
 class ScheduleFormatError(ValueError):
     """A schedule token that cannot be decoded (malformed, or from another format version)."""
 
@@ -80,11 +83,22 @@ def decode(raw: str) -> ScheduleToken:
             f"({FORMAT_VERSION}.SCENARIO.STORE.SIZE.STEPS[.DATA]); it may be truncated."
         )
     _, scenario, store, size, steps, *rest = parts
+    names = ("version", "scenario", "store", "size", "steps", "data")
+    for index, part in enumerate(parts):
+        if not part:
+            raise ScheduleFormatError(
+                f"schedule token {raw!r}: the {names[index]} part is empty (a stray '.'?); "
+                "copy the token exactly as claimcheck printed it."
+            )
     for what, value in (("scenario", scenario), ("store", store)):
         if not _NAME.match(value) and not (what == "scenario" and _ADHOC.match(value)):
             raise ScheduleFormatError(f"schedule token {raw!r}: bad {what} name {value!r}.")
-    if not size.isdigit():
-        raise ScheduleFormatError(f"schedule token {raw!r}: size {size!r} is not a whole number.")
+    # ASCII digits only ("²".isdigit() is true), and few of them: a size is a count of actors.
+    if not (size.isascii() and size.isdigit() and len(size) <= _MAX_SIZE_DIGITS):
+        raise ScheduleFormatError(
+            f"schedule token {raw!r}: size {size!r} is not a whole number of actors "
+            f"(at most {_MAX_SIZE_DIGITS} digits)."
+        )
     return ScheduleToken(
         scenario=scenario,
         store=store,

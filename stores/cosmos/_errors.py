@@ -3,8 +3,9 @@
 A write that was sent and whose answer was lost (or timed out, or was a server failure other
 than a refusal) *may* have been applied: ``OutcomeUnknown``.  Anything that proves nothing was
 written (unreachable endpoint, rejected key, 429 after the SDK's retries, a failed read):
-``StoreUnavailable``.  Both messages name the endpoint and what to do, in one line, and never
-hold the account key.
+``StoreUnavailable``; its subclass ``EndpointUnavailable`` when the endpoint is down for good
+(``EndpointHealth``).  Every message names the endpoint and what to do, in one line, and never
+holds the account key.
 """
 
 from __future__ import annotations
@@ -25,10 +26,20 @@ from azure.cosmos.exceptions import CosmosHttpResponseError
 from .._contract import OutcomeUnknown
 from .._contract import StoreError
 from .._contract import StoreUnavailable
+from ._transport import EndpointHealth
 
-__all__ = ["ErrorMapper", "MaybeApplied", "send_write"]
+__all__ = ["EndpointUnavailable", "ErrorMapper", "MaybeApplied", "send_write"]
 
 T = TypeVar("T")
+
+
+class EndpointUnavailable(StoreUnavailable):
+    """The endpoint is down for good: its process exited, or it refused a connection, or it did
+    not answer within the store's timeouts (see ``EndpointHealth``).  Nothing was written by the
+    call that raises it, and every later call of the same store raises it at once, without a
+    request.  Under ``claimcheck`` it ends the run with exit 3; the message (one line) says what
+    happened and where to look, e.g. "the embedded Cosmos endpoint exited (code -9) ...; see
+    LOG" or "Cosmos endpoint URL did not answer within 5 s (read timeout): ..."."""
 
 
 class MaybeApplied(Exception):
@@ -63,17 +74,22 @@ class ErrorMapper:
     """Turns the SDK's errors for one container into the contract's, with one-line messages.
 
     ``secret`` (the account key) is kept only to redact it from error text; it is left out of
-    the repr.
+    the repr.  ``health`` says whether the endpoint is down for good.
     """
 
     endpoint: str
     database: str
     container: str
     secret: str = attrs.field(repr=False)
+    health: EndpointHealth = attrs.field(repr=False)
 
     def guard(self, op: str, id: str | None, fn: Callable[[], T]) -> T:
         """Run ``fn``; SDK errors the contract does not cover become ``OutcomeUnknown`` (a write
-        that may have been applied) or ``StoreUnavailable`` (nothing was applied)."""
+        that may have been applied) or ``StoreUnavailable`` (nothing was applied).  On an
+        endpoint that is down for good, ``fn`` is not run: ``EndpointUnavailable``."""
+        down = self.health.reason()
+        if down is not None:
+            raise EndpointUnavailable(self._gone(op, id, down))
         try:
             return fn()
         except StoreError:
@@ -100,10 +116,22 @@ class ErrorMapper:
             self.unavailable(op, id, exc, "see the chained exception")
 
     def unavailable(self, op: str, id: str | None, exc: BaseException, advice: str) -> NoReturn:
+        down = self.health.reason()
+        if down is not None:
+            raise EndpointUnavailable(self._gone(op, id, down)) from exc
         raise StoreUnavailable(
             f"Cosmos endpoint {self.endpoint} failed {op}{_of(id)} in {self.database}/"
             f"{self.container}: {self.describe(exc)}; {advice}; nothing was written."
         ) from exc
+
+    def _gone(self, op: str, id: str | None, down: str) -> str:
+        if self.health.probed:
+            return down  # a whole sentence that ends with where to look
+        return (
+            f"{down}: failed {op}{_of(id)} in {self.database}/{self.container}; check that the "
+            "endpoint is running and reachable (COSMOS_ENDPOINT, or the embedded endpoint's "
+            "log); nothing was written."
+        )
 
     def describe(self, exc: BaseException) -> str:
         status = getattr(exc, "status_code", None)

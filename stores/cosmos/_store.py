@@ -8,17 +8,15 @@ from the real service are in ``docs/cosmos.md``.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
 import os
 import uuid
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 from typing import Literal
 from typing import NoReturn
 from typing import Protocol
-from urllib.parse import urlsplit
 
 from azure.core import MatchConditions
 from azure.cosmos.exceptions import CosmosAccessConditionFailedError
@@ -43,8 +41,11 @@ from .._contract import validate_patch
 from .._points import run_io
 from ._errors import ErrorMapper
 from ._errors import send_write
+from ._transport import EndpointHealth
+from ._transport import EndpointProbe
 from ._transport import TransportWrapper
 from ._transport import build_transport
+from ._transport import check_arguments
 from ._transport import is_loopback_https
 from ._transport import loopback_fingerprint
 from ._transport import open_container
@@ -71,6 +72,7 @@ RESERVED_FIELDS = frozenset({"id", _PK, _REV, _TOMBSTONE, _CREATE_TOKEN}) | _SYS
 _MAX_ATTEMPTS = 64
 
 _LIST_QUERY = f"SELECT * FROM c WHERE c.{_PK} = @pk AND NOT IS_DEFINED(c.{_TOMBSTONE})"
+_IDS_QUERY = f"SELECT c.id FROM c WHERE c.{_PK} = @pk"
 
 
 class _Lost(enum.Enum):
@@ -90,6 +92,8 @@ class _AccountSettings(Protocol):
 
     @property
     def tls_fingerprint(self) -> str: ...
+
+    def exit_reason(self) -> str | None: ...
 
 
 class CosmosStore:
@@ -134,6 +138,12 @@ class CosmosStore:
     ``stores.StoreUnavailable``.  Both name the endpoint and what to do, in one line.  The key
     is handed to the SDK client and kept here only to redact it from error text: it never
     appears in a repr, an error or output.
+
+    Bounded: a request waits at most 5 s to connect and 5 s for its answer.  An endpoint that
+    refuses a connection, does not answer in time, or whose process exited (``probe``) is down
+    for good (``EndpointHealth``): that call and every later one raise ``EndpointUnavailable``
+    (a ``StoreUnavailable``) at once, without a request, so that neither the SDK's retries nor
+    the caller's stretch a dead endpoint out.  Faults a ``transport_wrapper`` injects never count.
     """
 
     def __init__(
@@ -146,6 +156,7 @@ class CosmosStore:
         tls_fingerprint: str | None = None,
         create_if_missing: bool = True,
         transport_wrapper: TransportWrapper | None = None,
+        probe: EndpointProbe | None = None,
     ) -> None:
         """Connect; create the database and container (partition key ``/pk``) if missing.
 
@@ -154,24 +165,28 @@ class CosmosStore:
         ``transport_wrapper``, if given, is called once with the transport the store builds and
         returns the transport the SDK client uses (and the store closes): for fault injection at
         the HTTP level (``stores.cosmos.FaultyTransport``).  It sees every request, the connection
-        set-up's included, below the SDK's retry policies.  Raises
-        :class:`StoreUnavailable` if the account cannot be reached or rejects the key, and
-        :class:`StoreMisuse` for an invalid argument or a container with another partition key.
+        set-up's included, below the SDK's retry policies.  ``probe``, if given, is asked before
+        every request whether the endpoint's process is gone for good (``None``: it may be up;
+        else one line saying why): ``for_emulator`` passes the embedded server's exit check.
+        Raises :class:`StoreUnavailable` if the account cannot be reached or rejects the key,
+        and :class:`StoreMisuse` for an invalid argument or a container with another partition
+        key.
         """
-        _check_arguments(endpoint=endpoint, key=key, database=database, container=container)
+        check_arguments(endpoint=endpoint, key=key, database=database, container=container)
         self.endpoint = endpoint
         self.database = database
         self.container = container
+        health = EndpointHealth(endpoint, probe)
         # The key goes to the SDK client; the mapper keeps it only to redact it from messages.
         self._errors = ErrorMapper(
-            endpoint=endpoint, database=database, container=container, secret=key
+            endpoint=endpoint, database=database, container=container, secret=key, health=health
         )
         if tls_fingerprint is None and is_loopback_https(endpoint):
             # The SDK never verifies a loopback endpoint (it turns verification off for
             # localhost/127.0.0.1, and urllib3 would then warn on every request); pin the
             # certificate it presents now instead: trust on first use, on this machine only.
             try:
-                tls_fingerprint = loopback_fingerprint(endpoint)
+                tls_fingerprint = loopback_fingerprint(endpoint, health)
             except OSError as exc:
                 self._errors.unavailable(
                     "connect",
@@ -180,7 +195,7 @@ class CosmosStore:
                     "check that the endpoint is running (COSMOS_ENDPOINT, or the embedded "
                     "endpoint's log)",
                 )
-        transport = build_transport(tls_fingerprint, transport_wrapper)
+        transport = build_transport(tls_fingerprint, transport_wrapper, health)
         self._transport = transport
         pinned = tls_fingerprint is not None
         try:
@@ -248,7 +263,9 @@ class CosmosStore:
         container: str = "store",
         transport_wrapper: TransportWrapper | None = None,
     ) -> CosmosStore:
-        """A store on an embedded endpoint (``stores.emulator.start_emulator()``)."""
+        """A store on an embedded endpoint (``stores.emulator.start_emulator()``).  If the
+        server exits while the store is in use, the next call raises ``EndpointUnavailable``
+        with the server's exit status and its log (``EmulatorHandle.exit_reason``)."""
         return cls(
             endpoint=emulator.endpoint,
             key=emulator.key,
@@ -256,6 +273,7 @@ class CosmosStore:
             container=container,
             tls_fingerprint=emulator.tls_fingerprint,
             transport_wrapper=transport_wrapper,
+            probe=emulator.exit_reason,
         )
 
     def close(self) -> None:
@@ -443,6 +461,40 @@ class CosmosStore:
             False,
         )
 
+    # -- outside the contract ----------------------------------------------------------------
+
+    def purge_partition(self, partition_key: str) -> int:
+        """Remove every item of ``partition_key``, tombstones included; return how many.
+
+        Not a store operation (synchronous, no scheduling point): for a partition nobody will
+        use again, e.g. a finished schedule's namespace (``NamespacedStore.close``).  Without
+        its tombstones a re-created id would start again at rev 1.  Raises like the operations.
+        """
+        validate_key("partition_key", partition_key)
+
+        def ids() -> list[str]:
+            # The WHERE on pk, as in list_partition: the embedded endpoint ignores the partition
+            # key of a query.
+            items = self._container.query_items(
+                query=_IDS_QUERY,
+                parameters=[{"name": "@pk", "value": partition_key}],
+                partition_key=partition_key,
+            )
+            return [str(item["id"]) for item in items]
+
+        def remove(id: str) -> bool:
+            try:
+                self._container.delete_item(item=id, partition_key=partition_key)
+            except CosmosResourceNotFoundError:
+                return False
+            return True
+
+        # One guarded call per request, so that a failure's "nothing was written" is true of it.
+        removed = 0
+        for id in self._errors.guard("purge_partition", None, ids):
+            removed += self._errors.guard("purge", id, partial(remove, id))
+        return removed
+
     # -- helpers (run in the I/O thread) ---------------------------------------------------
 
     def _read(self, id: str, partition_key: str) -> dict[str, Any] | None:
@@ -532,35 +584,3 @@ def _check_fields(name: str, fields: Mapping[str, Any]) -> Mapping[str, Any]:
             f"{sorted(RESERVED_FIELDS)!r} for itself; rename them."
         )
     return fields
-
-
-def _check_arguments(*, endpoint: str, key: str, database: str, container: str) -> None:
-    """Raise ``StoreMisuse`` for an argument ``CosmosStore`` cannot connect with."""
-    for name, value in (
-        ("endpoint", endpoint),
-        ("database", database),
-        ("container", container),
-    ):
-        if not isinstance(value, str) or not value:
-            raise StoreMisuse(
-                f"CosmosStore({name}=...) must be a non-empty str, got {value!r} "
-                f"({type(value).__name__})."
-            )
-    if urlsplit(endpoint).scheme not in ("https", "http"):
-        raise StoreMisuse(
-            f"CosmosStore(endpoint=...) must be an https:// (or http://) URL, got {endpoint!r}; "
-            "pass the account URI, e.g. https://<account>.documents.azure.com:443/."
-        )
-    if not isinstance(key, str) or not key:
-        raise StoreMisuse(
-            f"CosmosStore(key=...) must be a non-empty str, got a {type(key).__name__}; "
-            "pass the account's primary key (COSMOS_KEY)."
-        )
-    try:
-        base64.b64decode(key, validate=True)
-    except (binascii.Error, ValueError):
-        # Never echo the value: it is meant to be a secret.
-        raise StoreMisuse(
-            f"CosmosStore(key=...) is not base64 ({len(key)} characters); pass the "
-            "account's primary key (COSMOS_KEY) as the portal shows it."
-        ) from None

@@ -1,16 +1,25 @@
-"""The HTTP transport under the SDK client, and the client's set-up on one container.
+"""The HTTP transport under the SDK client, and the client's set-up on one container (its
+arguments checked by ``check_arguments``, its timeouts, the container opened or created).
 
 Two transports: azure-core's ``RequestsTransport`` for the real service (proxies, CA bundles,
 environment settings), and :class:`PinnedTransport` straight on urllib3 for an endpoint whose
 certificate is pinned (an emulator's self-signed one).  Both keep one pooled connection per I/O
 thread.  ``TransportWrapper`` is the hook that puts e.g. ``FaultyTransport`` under the SDK.
+
+Right above the real transport (under any wrapper) sits the health check: every request may
+wait :data:`CONNECT_TIMEOUT` seconds for a connection and :data:`READ_TIMEOUT` for the answer,
+and an endpoint that refuses a connection, does not answer in time, or whose process is known
+to have exited (:class:`EndpointHealth`) is *down* for good: every later request fails at once.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import ipaddress
 import ssl
+import threading
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +35,7 @@ from azure.core.pipeline.transport import RequestsTransport
 from azure.cosmos import ContainerProxy
 from azure.cosmos import CosmosClient
 from azure.cosmos import PartitionKey
+from azure.cosmos.documents import ConnectionPolicy
 from azure.cosmos.exceptions import CosmosResourceExistsError
 from requests import Session
 from requests.adapters import HTTPAdapter
@@ -44,9 +54,14 @@ from .._contract import StoreMisuse
 from .._points import IO_THREADS
 
 __all__ = [
+    "CONNECT_TIMEOUT",
+    "READ_TIMEOUT",
+    "EndpointHealth",
+    "EndpointProbe",
     "PinnedTransport",
     "TransportWrapper",
     "build_transport",
+    "check_arguments",
     "is_loopback_https",
     "loopback_fingerprint",
     "open_container",
@@ -58,6 +73,16 @@ __all__ = [
 TransportWrapper = Callable[
     [HttpTransport[HttpRequest, HttpResponse]], HttpTransport[HttpRequest, HttpResponse]
 ]
+
+#: Seconds a request may wait for a TCP (and TLS) connection, and then for its answer.  The SDK's
+#: defaults are 5 s and 65 s, and its account read retries with 3, 5, 25 and 65 s: a silent
+#: endpoint took 98 s to fail.  Cosmos answers in milliseconds; 5 s of silence is an outage.
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 5
+
+#: Why an endpoint is gone for good (one line, naming what to look at), or ``None`` while it may
+#: be up: e.g. ``stores.emulator.EmulatorHandle.exit_reason``, which reports the server's exit.
+EndpointProbe = Callable[[], str | None]
 
 #: Pooled connections per host.  requests' and urllib3's default pool keeps 10; with IO_THREADS
 #: (16) threads the extra ones are opened and thrown away on every request, each paying a TCP
@@ -153,6 +178,111 @@ class _PinnedResponse(HttpResponse):
         return self._body
 
 
+class EndpointHealth:
+    """Whether one store's endpoint is down for good, and why (one line).
+
+    Down means: ``probe`` (if any) says the endpoint's process exited, or a request that really
+    went to the network (not one a ``TransportWrapper`` failed on purpose) was refused, could
+    not connect within :data:`CONNECT_TIMEOUT`, or got no answer within :data:`READ_TIMEOUT`.
+    It never comes back up: the SDK's own retries (4 attempts, 1 s apart, or 3 to 65 s each for
+    the account read) and the caller's (the coordinator retries an unavailable store 16 times)
+    would only delay the verdict, and under the harness a dead endpoint is an infrastructure
+    failure (exit 3), not a store behaviour to explore.  A reset connection does not count: the
+    SDK retries it, and a pooled connection can be dropped by a live server.
+
+    Thread-safe: the first reason recorded wins, except that the probe's (the exit status and
+    the log) replaces a network symptom of the same death.
+    """
+
+    def __init__(self, endpoint: str, probe: EndpointProbe | None = None) -> None:
+        self.endpoint = endpoint
+        self._probe = probe
+        self._lock = threading.Lock()
+        self._down: str | None = None
+        #: True once the reason is the probe's: a whole sentence, ending with where to look.
+        self.probed = False
+
+    def reason(self) -> str | None:
+        """Why the endpoint is down (one line, naming the endpoint), or ``None``."""
+        if not self.probed and self._probe is not None:
+            why = self._probe()
+            if why is not None:
+                with self._lock:
+                    self._down, self.probed = why, True
+        return self._down
+
+    def mark(self, symptom: str) -> None:
+        """Record that the endpoint ``symptom`` (e.g. "refused the connection")."""
+        with self._lock:
+            if self._down is None:
+                self._down = f"Cosmos endpoint {self.endpoint} {symptom}"
+
+
+class _HealthTransport(HttpTransport[HttpRequest, HttpResponse]):
+    """The real transport, with :class:`EndpointHealth` consulted before and fed after each
+    request.  A request to a down endpoint is not sent: it fails as a refused connection would
+    (``ServiceRequestError``, so the SDK knows nothing was written), and the SDK's back-off
+    before its next attempt is skipped."""
+
+    def __init__(
+        self, inner: HttpTransport[HttpRequest, HttpResponse], health: EndpointHealth
+    ) -> None:
+        self.inner = inner
+        self.health = health
+
+    def __enter__(self) -> _HealthTransport:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        self.inner.open()
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def sleep(self, duration: float) -> None:
+        if self.health.reason() is None:
+            self.inner.sleep(duration)
+
+    def send(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        down = self.health.reason()
+        if down is not None:
+            raise ServiceRequestError(f"not sent: {down}")
+        try:
+            return self.inner.send(request, **kwargs)
+        except ServiceRequestTimeoutError:
+            seconds = kwargs.get("connection_timeout", CONNECT_TIMEOUT)
+            self.health.mark(f"did not accept a connection within {seconds:g} s (connect timeout)")
+            raise
+        except ServiceResponseTimeoutError:
+            seconds = kwargs.get("read_timeout", READ_TIMEOUT)
+            self.health.mark(f"did not answer within {seconds:g} s (read timeout)")
+            raise
+        except ServiceRequestError as exc:
+            self.health.mark(_connect_failure(exc))
+            raise
+
+
+def _connect_failure(exc: BaseException) -> str:
+    """What a failed connection attempt says about the endpoint."""
+    seen: set[int] = set()
+    pending: list[object] = [exc]
+    while pending:
+        error = pending.pop()
+        if not isinstance(error, BaseException) or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, ConnectionRefusedError):
+            return "refused the connection"
+        # urllib3 keeps the cause in .reason, requests in args[0], azure-core in .inner_exception.
+        pending += [error.__cause__, error.__context__, getattr(error, "reason", None)]
+        pending += [getattr(error, "inner_exception", None), *error.args[:1]]
+    detail = " ".join(str(exc).split())
+    return f"could not be reached ({detail[:200]})"
+
+
 def _requests_transport() -> RequestsTransport:
     """azure-core's RequestsTransport with a pool of one connection per I/O thread.
 
@@ -170,12 +300,14 @@ def _requests_transport() -> RequestsTransport:
 
 
 def build_transport(
-    tls_fingerprint: str | None, wrapper: TransportWrapper | None
+    tls_fingerprint: str | None, wrapper: TransportWrapper | None, health: EndpointHealth
 ) -> HttpTransport[HttpRequest, HttpResponse]:
-    """The transport for the SDK client: pinned if ``tls_fingerprint`` is given, then passed
-    through ``wrapper``.  The caller owns (and must close) what is returned."""
-    transport: HttpTransport[HttpRequest, HttpResponse] = (
-        _requests_transport() if tls_fingerprint is None else PinnedTransport(tls_fingerprint)
+    """The transport for the SDK client: pinned if ``tls_fingerprint`` is given, watched by
+    ``health``, then passed through ``wrapper``.  The caller owns (and must close) what is
+    returned."""
+    transport: HttpTransport[HttpRequest, HttpResponse] = _HealthTransport(
+        _requests_transport() if tls_fingerprint is None else PinnedTransport(tls_fingerprint),
+        health,
     )
     if wrapper is not None:
         try:
@@ -184,6 +316,38 @@ def build_transport(
             transport.close()
             raise
     return transport
+
+
+def check_arguments(*, endpoint: str, key: str, database: str, container: str) -> None:
+    """Raise ``StoreMisuse`` for an argument ``CosmosStore`` cannot connect with."""
+    for name, value in (
+        ("endpoint", endpoint),
+        ("database", database),
+        ("container", container),
+    ):
+        if not isinstance(value, str) or not value:
+            raise StoreMisuse(
+                f"CosmosStore({name}=...) must be a non-empty str, got {value!r} "
+                f"({type(value).__name__})."
+            )
+    if urlsplit(endpoint).scheme not in ("https", "http"):
+        raise StoreMisuse(
+            f"CosmosStore(endpoint=...) must be an https:// (or http://) URL, got {endpoint!r}; "
+            "pass the account URI, e.g. https://<account>.documents.azure.com:443/."
+        )
+    if not isinstance(key, str) or not key:
+        raise StoreMisuse(
+            f"CosmosStore(key=...) must be a non-empty str, got a {type(key).__name__}; "
+            "pass the account's primary key (COSMOS_KEY)."
+        )
+    try:
+        base64.b64decode(key, validate=True)
+    except (binascii.Error, ValueError):
+        # Never echo the value: it is meant to be a secret.
+        raise StoreMisuse(
+            f"CosmosStore(key=...) is not base64 ({len(key)} characters); pass the "
+            "account's primary key (COSMOS_KEY) as the portal shows it."
+        ) from None
 
 
 def is_loopback_https(endpoint: str) -> bool:
@@ -198,11 +362,20 @@ def is_loopback_https(endpoint: str) -> bool:
         return False
 
 
-def loopback_fingerprint(endpoint: str) -> str:
+def loopback_fingerprint(endpoint: str, health: EndpointHealth) -> str:
     """Hex SHA-256 of the certificate ``endpoint`` presents now; raises ``OSError`` if it
-    cannot be reached."""
+    cannot be reached, after telling ``health`` how it failed."""
     parts = urlsplit(endpoint)
-    pem = ssl.get_server_certificate((parts.hostname or "localhost", parts.port or 443), timeout=10)
+    address = (parts.hostname or "localhost", parts.port or 443)
+    try:
+        # The timeout bounds the connect and each read of the handshake.
+        pem = ssl.get_server_certificate(address, timeout=READ_TIMEOUT)
+    except ConnectionRefusedError:
+        health.mark("refused the connection")
+        raise
+    except TimeoutError:
+        health.mark(f"did not answer within {READ_TIMEOUT:g} s (read timeout, TLS handshake)")
+        raise
     return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
 
 
@@ -228,10 +401,16 @@ def open_container(
             id=container, partition_key=PartitionKey(path=partition_key_path)
         )
 
+    # Every request, the SDK's account reads included, waits at most CONNECT_TIMEOUT for a
+    # connection and READ_TIMEOUT for its answer.
+    policy = ConnectionPolicy()
+    policy.RequestTimeout = policy.DBAConnectionTimeout = CONNECT_TIMEOUT
+    policy.ReadTimeout = policy.DBAReadTimeout = policy.RecoveryReadTimeout = READ_TIMEOUT
     client = CosmosClient(
         endpoint,
         credential=key,
         transport=transport,
+        connection_policy=policy,
         # With a pin the chain check is off and the pin authenticates the server.
         connection_verify=not pinned,
     )

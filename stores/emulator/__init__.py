@@ -2,8 +2,9 @@
 
 Layout: ``launch.mjs`` (the Node launcher: library API, keep-alive on, loopback port 0, the
 read-404 correction), ``_launch`` (``start_emulator`` and ``EmulatorHandle``: find node and the
-package, start, wait boundedly, stop).  Install the package with ``npm ci`` at the repository
-root.
+package, start, wait boundedly, report an exit while in use (``exit_reason``), stop, and remove
+the temporary log of a server that ended cleanly).  Install the package with ``npm ci`` at the
+repository root.
 
 Known deviations from the real service (details in ``docs/cosmos.md``):
 

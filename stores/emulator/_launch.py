@@ -6,7 +6,9 @@ OS chooses, and reports its endpoint as one JSON line on stdout.  Its stderr goe
 
 Failure is always loud and bounded: a missing ``node``, a missing npm package, a crash or a slow
 start raises :class:`EmulatorError` with one line that says what to run; nothing here hangs past
-``timeout`` and nothing skips.
+``timeout`` and nothing skips.  A server that exits while in use is reported by
+:meth:`EmulatorHandle.exit_reason` (the Cosmos store asks it before every request), and its log
+is kept; the temporary log of a server that ends cleanly is removed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 import re
 import select
 import shutil
+import signal
 import ssl
 import subprocess
 import tempfile
@@ -64,6 +67,11 @@ class EmulatorHandle:
     ``tls_fingerprint`` is the SHA-256 of the server's self-signed certificate, which the Cosmos
     store pins instead of verifying a chain (the package's certificate is self-signed and
     expired, so no CA check can pass).
+
+    ``log_path`` holds the server's stderr.  A log that :func:`start_emulator` made up itself
+    (``owns_log``) is removed by :meth:`stop` when the server ends cleanly, i.e. it was running
+    until asked to stop and then exited with status 0; otherwise it is kept, and every message
+    about the server names it.
     """
 
     endpoint: str
@@ -72,6 +80,11 @@ class EmulatorHandle:
     keep_alive: bool
     log_path: Path
     _process: subprocess.Popen[bytes] = attrs.field(repr=False, alias="process")
+    owns_log: bool = False
+    #: Set by ``stop()``: from then on an exit is expected, not a failure.
+    _stopping: bool = attrs.field(default=False, init=False, repr=False)
+    #: What ``exit_reason()`` says once the server has exited before ``stop()`` asked it to.
+    _died: str | None = attrs.field(default=None, init=False, repr=False)
 
     @property
     def pid(self) -> int:
@@ -81,9 +94,33 @@ class EmulatorHandle:
     def is_running(self) -> bool:
         return self._process.poll() is None
 
+    def exit_reason(self) -> str | None:
+        """One line saying that the server exited on its own (status, signal, what its log says,
+        where the log is), or ``None`` while it runs or once :meth:`stop` was called first.
+
+        Cheap (one non-blocking ``waitpid``), thread-safe, and final: once it has said the
+        server exited it says so every time.  The Cosmos store asks it before every request.
+        """
+        if self._died is None and not self._stopping:
+            status = self._process.poll()
+            if status is not None and not self._stopping:
+                self._died = (
+                    f"the embedded Cosmos endpoint exited (code {status}) while in use at "
+                    f"{self.endpoint} ({_exit_cause(status)}; {_last_line(self.log_path)}); "
+                    f"see {self.log_path}"
+                )
+        return self._died
+
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the server (idempotent): close its stdin, then terminate, then kill."""
+        """Stop the server (idempotent): close its stdin, then terminate, then kill.
+
+        Removes the log if ``owns_log`` and the server ends cleanly (see the class docstring).
+        """
         process = self._process
+        if not self._stopping:
+            # Did it exit on its own before we asked?  Then that exit is a failure to report.
+            self.exit_reason()
+            self._stopping = True
         if process.stdin is not None and not process.stdin.closed:
             process.stdin.close()  # the launcher exits on end-of-file
         try:
@@ -97,6 +134,8 @@ class EmulatorHandle:
                 process.wait()
         if process.stdout is not None and not process.stdout.closed:
             process.stdout.close()
+        if self.owns_log and self._died is None and process.returncode == 0:
+            self.log_path.unlink(missing_ok=True)
 
     def __enter__(self) -> EmulatorHandle:
         return self
@@ -126,6 +165,8 @@ def start_emulator(
     if timeout <= 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}.")
     log = _log_file(log_path)
+    # A log made up here is ours to remove once the server has ended cleanly (see stop()); one
+    # that failed to start keeps it, since the error names it.
     node = _find_node(log, timeout)
     package_dir = _find_package(log)
     fingerprint = _certificate_fingerprint(package_dir, log)
@@ -152,6 +193,7 @@ def start_emulator(
         keep_alive=keep_alive,
         log_path=log,
         process=process,
+        owns_log=log_path is None,
     )
 
 
@@ -271,6 +313,16 @@ def _last_line(log: Path) -> str:
             if wanted in line:
                 return f"log says: {line[:200]}"
     return f"log says: {lines[-1][:200]}" if lines else "empty log"
+
+
+def _exit_cause(status: int) -> str:
+    if status >= 0:
+        return f"exit status {status}"
+    try:
+        name = signal.Signals(-status).name
+    except ValueError:
+        name = f"signal {-status}"
+    return f"killed by {name}"
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:

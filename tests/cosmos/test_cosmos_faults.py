@@ -342,7 +342,7 @@ class ScriptedChoices(SchedulerBase):
     def next_actor(self, enabled: Sequence[int], pending: Sequence[Any], step: int) -> int:
         return enabled[0]
 
-    def next_int(self, bound: int) -> int:
+    def next_int(self, bound: int, ordinary: int = 1) -> int:
         return self.values.pop(0) if self.values else 0
 
 

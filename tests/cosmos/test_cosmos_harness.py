@@ -26,7 +26,10 @@ from harness.stateful import BatchFinding
 from harness.stateful import fleet_machine
 from stores import ReadCheckWriteStore
 from stores import Store
+from stores import StoreMisuse
 from stores.cosmos import CosmosStore
+
+from ._drive import drive
 
 _counter = iter(range(1 << 30))
 
@@ -157,6 +160,57 @@ def test_faults_on_cosmos_coordinator_stays_correct_and_naive_one_is_caught(
         factory=faulty,
     )
     assert bad.counterexample is not None
+
+
+def namespaces_in(container: CosmosStore) -> set[str]:
+    """The namespace prefixes of every item in ``container`` (tombstones included)."""
+    items = container._container.query_items(
+        query="SELECT c.pk FROM c", enable_cross_partition_query=True
+    )
+    return {str(item["pk"]).split("~", 1)[0] for item in items}
+
+
+def test_cosmos_backend_keeps_no_documents_of_finished_schedules() -> None:
+    # Per-schedule cost stays flat only if finished schedules leave nothing behind: the
+    # embedded endpoint scans every item of the container per query.
+    opened: list[NamespacedStore] = []
+
+    def spy(store: Store) -> Store:
+        assert isinstance(store, NamespacedStore)
+        opened.append(store)
+        return store
+
+    checked = []
+    with get_backend("cosmos").open() as factory:
+
+        def after_schedule(done: int) -> None:
+            # Only the schedule that just ran has documents; every earlier one was purged.
+            assert namespaces_in(shared(opened[-1])) == {opened[-1].prefix}
+            assert all(store.closed for store in opened[:-1])
+            checked.append(done)
+
+        result = explore(
+            "multi-job",
+            "cosmos",
+            "exhaustive",
+            budget=30,
+            factory=lambda wrap: factory(lambda store: wrap(spy(store))),
+            on_schedule=after_schedule,
+        )
+        assert result.counterexample is None
+        assert checked == list(range(1, 31))
+        assert len(opened) > 30  # pruned runs opened stores too, and were purged as well
+        with pytest.raises(StoreMisuse, match=r"namespace '.*' was closed"):
+            drive(opened[0].get("j1", "jobs"))
+        fresh = factory(spy)
+        assert namespaces_in(shared(fresh)) == set()  # the last schedule's went too
+    assert opened[-1].closed  # closing the backend ends the last namespace
+
+
+def shared(store: Store) -> CosmosStore:
+    assert isinstance(store, NamespacedStore)
+    assert isinstance(store.inner, CosmosStore)
+    return store.inner
 
 
 def test_main_job_on_cosmos_passes_the_store_and_catches_the_control() -> None:

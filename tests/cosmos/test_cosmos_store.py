@@ -344,10 +344,11 @@ def test_unreachable_plain_http_endpoint_goes_through_requests_and_is_unavailabl
     # path) carries the request, and its connection error maps the same way.
     endpoint = f"http://127.0.0.1:{closed_port()}/"
     with pytest.raises(
-        StoreUnavailable, match=r"failed connect in d/c: ServiceRequestError"
+        StoreUnavailable, match=r"refused the connection: failed connect in d/c"
     ) as info:
         CosmosStore(endpoint=endpoint, key=SECRET, database="d", container="c")
     assert endpoint in str(info.value)
+    assert type(info.value.__cause__).__name__ == "ServiceRequestError"
     assert SECRET not in "".join(traceback.format_exception(info.value))
 
 
@@ -429,5 +430,6 @@ def test_concurrent_calls_reuse_one_connection_per_io_thread(
 
         trio.run(rounds)
         transport: Any = store._transport
-        pool = transport._pool.connection_from_url(embedded_emulator.endpoint)
+        pinned = transport.inner  # the pinned transport, under the health check
+        pool = pinned._pool.connection_from_url(embedded_emulator.endpoint)
         assert 1 <= pool.num_connections <= IO_THREADS + 4

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import signal
 import ssl
+import tempfile
 import time
 from pathlib import Path
 
@@ -147,3 +150,47 @@ def test_server_that_never_reports_ready_is_an_emulator_error_within_the_timeout
         start_emulator(log_path=log, timeout=1)
     assert time.monotonic() - started < 5
     assert str(log) in str(info.value)
+
+
+def wait_for_exit(emulator: EmulatorHandle) -> str:
+    """The handle's exit report, once the killed server has exited (bounded wait)."""
+    deadline = time.monotonic() + 10
+    while (reason := emulator.exit_reason()) is None:
+        assert time.monotonic() < deadline, "the killed server did not exit within 10 s"
+        time.sleep(0.01)
+    return reason
+
+
+def test_temporary_log_of_a_server_that_ends_cleanly_is_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with start_emulator() as emulator:
+        assert emulator.log_path.parent == tmp_path
+        assert emulator.log_path.name.startswith("claimcheck-cosmos-emulator-")
+        assert emulator.log_path.exists()
+        assert emulator.exit_reason() is None
+    assert emulator.exit_reason() is None  # stopped on purpose: not a failure
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_log_given_by_the_caller_is_never_removed(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    with start_emulator(log_path=log):
+        pass
+    assert log.exists()
+
+
+def test_server_that_dies_is_reported_once_with_its_status_and_keeps_its_log_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with start_emulator() as emulator:
+        os.kill(emulator.pid, signal.SIGKILL)
+        reason = wait_for_exit(emulator)
+    assert reason.startswith("the embedded Cosmos endpoint exited (code -9) while in use at ")
+    assert "killed by SIGKILL" in reason
+    assert reason.endswith(f"; see {emulator.log_path}")
+    assert "\n" not in reason
+    assert emulator.exit_reason() == reason  # final, and still after stop()
+    assert emulator.log_path.exists()  # kept: it did not end cleanly

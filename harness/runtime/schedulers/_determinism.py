@@ -56,6 +56,10 @@ class DeterminismCheck:
         return self.inner.complete
 
     @property
+    def bound(self) -> str:
+        return self.inner.bound
+
+    @property
     def pruned(self) -> int:
         return self.inner.pruned
 
@@ -101,9 +105,9 @@ class DeterminismCheck:
             )
         return self._chosen[step]
 
-    def next_int(self, bound: int) -> int:
+    def next_int(self, bound: int, ordinary: int = 1) -> int:
         if not self._repeat:
-            value = self.inner.next_int(bound)
+            value = self.inner.next_int(bound, ordinary)
             self._data.append(value)
             return value
         if self._data_pos >= len(self._data) or self._data[self._data_pos] >= bound:

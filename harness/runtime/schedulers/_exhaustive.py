@@ -1,4 +1,5 @@
-"""Exhaustive: depth-first enumeration of every interleaving, with sleep-set reduction."""
+"""Exhaustive: depth-first enumeration of every interleaving and every data or fault choice,
+with sleep-set reduction and a fault budget."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from typing import Any
 import attrs
 
 from ._protocol import PruneExecution
+from ._protocol import ScheduleDiverged
 from ._protocol import Scheduler
 from ._protocol import SchedulerBase
-from ._protocol import UnsupportedChoice
 from ._protocol import independent
 
 __all__ = ["ExhaustiveScheduler"]
@@ -18,7 +19,7 @@ __all__ = ["ExhaustiveScheduler"]
 
 @attrs.define(eq=False)
 class _Node:
-    """One branching step of the current execution."""
+    """One branching step of the current execution: which actor runs."""
 
     enabled: tuple[int, ...]
     pending: tuple[Any, ...]
@@ -26,6 +27,19 @@ class _Node:
     chosen: int
     previous: int | None
     preemptions: int
+    #: Exceptional data choices (faults) made up to and including this decision.
+    faults: int
+    explored: list[int] = attrs.field(factory=list)
+
+
+@attrs.define(eq=False)
+class _Choice:
+    """One data or fault choice of the current execution: which value ``choose`` returns."""
+
+    alternatives: tuple[int, ...]
+    chosen: int
+    ordinary: int
+    faults: int
     explored: list[int] = attrs.field(factory=list)
 
 
@@ -39,6 +53,14 @@ class ExhaustiveScheduler(SchedulerBase):
     its schedules is equivalent (same results, same final state) to one already explored.
     Sleep sets never lose a reachable state or result, so "exhaustive" stays exhaustive.
 
+    Data and fault choices (``choose(bound, ordinary=k)``) are decisions too, explored in the
+    order they are asked for: the values below ``ordinary`` are equivalent (an operation
+    without a fault), so only ``0`` of them is tried; each value from ``ordinary`` up is tried
+    while the schedule has made fewer than ``fault_budget`` such exceptional choices.  A finished
+    search therefore covers every interleaving with at most ``fault_budget`` faults, and says
+    so in :attr:`bound`.  Data choices are local to the step that makes them, so they do not
+    change which operations commute: sleep sets stay sound.
+
     ``preemption_bound`` (optional) skips schedules that switch away from an actor that could
     have continued more than that many times (CHESS-style bounding); with a bound the search
     is no longer complete, and ``complete`` says so.
@@ -50,14 +72,24 @@ class ExhaustiveScheduler(SchedulerBase):
     name = "exhaustive"
     sees_every_step = True
 
-    def __init__(self, *, preemption_bound: int | None = None, reduction: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        preemption_bound: int | None = None,
+        reduction: bool = True,
+        fault_budget: int = 1,
+    ) -> None:
+        if fault_budget < 0:
+            raise ValueError(f"fault_budget must be >= 0, got {fault_budget!r}.")
         self.preemption_bound = preemption_bound
         self.reduction = reduction
-        self._stack: list[_Node] = []
+        self.fault_budget = fault_budget
+        self._stack: list[_Node | _Choice] = []
         self._depth = 0
         self._started = False
         self.executions = 0
         self._pruned = 0
+        self._asked_data = False
 
     @property
     def complete(self) -> bool:
@@ -67,10 +99,24 @@ class ExhaustiveScheduler(SchedulerBase):
     def pruned(self) -> int:
         return self._pruned
 
+    @property
+    def bound(self) -> str:
+        """What a finished search covered, in words (for "proven" statements)."""
+        parts = []
+        if self._asked_data:
+            parts.append(f"at most {self.fault_budget} fault(s) per schedule")
+        if self.preemption_bound is not None:
+            parts.append(f"at most {self.preemption_bound} preemption(s)")
+        return ", ".join(parts)
+
     def unreduced(self) -> Scheduler | None:
         if not self.reduction:
             return None
-        return ExhaustiveScheduler(preemption_bound=self.preemption_bound, reduction=False)
+        return ExhaustiveScheduler(
+            preemption_bound=self.preemption_bound,
+            reduction=False,
+            fault_budget=self.fault_budget,
+        )
 
     def new_execution(self) -> bool:
         if self._started and not self._backtrack():
@@ -100,20 +146,45 @@ class ExhaustiveScheduler(SchedulerBase):
         while self._stack:
             node = self._stack[-1]
             node.explored.append(node.chosen)
-            rest = self._candidates(node)
+            if isinstance(node, _Choice):
+                rest = [v for v in node.alternatives if v not in node.explored]
+            else:
+                rest = self._candidates(node)
             if rest:
                 node.chosen = rest[0]
+                if isinstance(node, _Choice):
+                    previous = self._stack[-2].faults if len(self._stack) > 1 else 0
+                    node.faults = previous + (node.chosen >= node.ordinary)
                 return True
             self._stack.pop()
         return False
 
-    def next_actor(self, enabled: Sequence[int], pending: Sequence[Any], step: int) -> int:
+    def _replayed(self, kind: type[_Node] | type[_Choice]) -> _Node | _Choice | None:
+        """The decision at this depth of the branch being replayed, if any."""
         depth = self._depth
         self._depth += 1
-        if depth < len(self._stack):
-            return self._stack[depth].chosen  # replaying the prefix of the branch
-        if self._stack:
-            parent = self._stack[-1]
+        if depth >= len(self._stack):
+            return None
+        node = self._stack[depth]
+        if not isinstance(node, kind):
+            raise ScheduleDiverged(
+                f"decision {depth + 1} was a {'data choice' if kind is _Choice else 'step'} "
+                "in an earlier run of the same prefix: the code under test is not deterministic."
+            )
+        return node
+
+    def _last_step(self) -> _Node | None:
+        for node in reversed(self._stack):
+            if isinstance(node, _Node):
+                return node
+        return None
+
+    def next_actor(self, enabled: Sequence[int], pending: Sequence[Any], step: int) -> int:
+        replayed = self._replayed(_Node)
+        if replayed is not None:
+            return replayed.chosen  # replaying the prefix of the branch
+        parent = self._last_step()
+        if parent is not None:
             ran = parent.pending[parent.chosen]
             inherited = parent.sleep | set(parent.explored) if self.reduction else frozenset()
             sleep = frozenset(
@@ -132,6 +203,7 @@ class ExhaustiveScheduler(SchedulerBase):
             chosen=-1,
             previous=previous,
             preemptions=preemptions,
+            faults=self._stack[-1].faults if self._stack else 0,
         )
         candidates = self._candidates(node)
         if not candidates:
@@ -141,8 +213,16 @@ class ExhaustiveScheduler(SchedulerBase):
         self._stack.append(node)
         return node.chosen
 
-    def next_int(self, bound: int) -> int:
-        raise UnsupportedChoice(
-            "exhaustive search enumerates schedules only; data and fault choices need the "
-            "random, pct or hypothesis strategy."
+    def next_int(self, bound: int, ordinary: int = 1) -> int:
+        self._asked_data = True
+        replayed = self._replayed(_Choice)
+        if replayed is not None:
+            return replayed.chosen
+        faults = self._stack[-1].faults if self._stack else 0
+        exceptional = range(ordinary, bound) if faults < self.fault_budget else range(0)
+        alternatives = (0, *exceptional)
+        choice = _Choice(
+            alternatives=alternatives, chosen=alternatives[0], ordinary=ordinary, faults=faults
         )
+        self._stack.append(choice)
+        return choice.chosen

@@ -35,7 +35,7 @@ class HypothesisScheduler(SchedulerBase):
         index = self._data.draw(st.integers(0, len(enabled) - 1), label=f"step {step}")
         return enabled[index]
 
-    def next_int(self, bound: int) -> int:
+    def next_int(self, bound: int, ordinary: int = 1) -> int:
         from hypothesis import strategies as st
 
         return self._data.draw(st.integers(0, bound - 1))

@@ -74,5 +74,5 @@ class PctScheduler(SchedulerBase):
             best = max(enabled, key=self._priority)
         return best
 
-    def next_int(self, bound: int) -> int:
+    def next_int(self, bound: int, ordinary: int = 1) -> int:
         return self._rng.randrange(bound)

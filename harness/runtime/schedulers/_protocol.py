@@ -59,8 +59,12 @@ class Scheduler(Protocol):
         too when ``sees_every_step``).  ``pending[i]`` is the store operation actor ``i`` will
         perform if chosen (a ``stores.Point``); ``step`` counts steps of this execution from
         0.  May raise :class:`PruneExecution` to abandon a redundant execution.
-    ``next_int(bound) -> int``
-        A data or fault choice in ``range(bound)``, from the same source of randomness.
+    ``next_int(bound, ordinary=1) -> int``
+        A data or fault choice in ``range(bound)``, from the same source of randomness.  The
+        values below ``ordinary`` mean the same (an operation without a fault): sampling
+        strategies draw uniformly from ``range(bound)`` (so ``ordinary`` sets how rare the
+        others are), an exhaustive search tries one of them and each value from ``ordinary``
+        up, within its fault budget.
     ``end_execution(execution) -> None``
         The schedule just run (not called for pruned ones).  PCT measures schedule lengths
         here; the determinism check compares a repeat with its original here.
@@ -80,6 +84,10 @@ class Scheduler(Protocol):
         check): true from the end of an original until the end of its repeat.  The explorer
         neither counts nor checks a repeat, and runs the repeat owed for a failing schedule
         before it reports it.
+    ``bound: str``
+        What limits a finished search beyond the scenario itself, in words ("at most 1
+        fault(s) per schedule"), or "" when nothing does: a complete search proves the
+        scenario within this bound.
     ``seed: int | None``
         The seed that reproduces this scheduler's schedules, or None where there is none.
     ``unreduced() -> Scheduler | None``
@@ -96,6 +104,9 @@ class Scheduler(Protocol):
     def complete(self) -> bool: ...
 
     @property
+    def bound(self) -> str: ...
+
+    @property
     def pruned(self) -> int: ...
 
     @property
@@ -105,7 +116,7 @@ class Scheduler(Protocol):
 
     def next_actor(self, enabled: Sequence[int], pending: Sequence[Any], step: int) -> int: ...
 
-    def next_int(self, bound: int) -> int: ...
+    def next_int(self, bound: int, ordinary: int = 1) -> int: ...
 
     def end_execution(self, execution: Execution) -> None: ...
 
@@ -124,6 +135,10 @@ class SchedulerBase:
     @property
     def complete(self) -> bool:
         return False
+
+    @property
+    def bound(self) -> str:
+        return ""
 
     @property
     def pruned(self) -> int:

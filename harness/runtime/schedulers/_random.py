@@ -30,5 +30,5 @@ class RandomScheduler(SchedulerBase):
     def next_actor(self, enabled: Sequence[int], pending: Sequence[Any], step: int) -> int:
         return enabled[int(self._random() * len(enabled))]
 
-    def next_int(self, bound: int) -> int:
+    def next_int(self, bound: int, ordinary: int = 1) -> int:
         return int(self._random() * bound)

@@ -45,7 +45,7 @@ class ReplayScheduler(SchedulerBase):
             )
         return choice
 
-    def next_int(self, bound: int) -> int:
+    def next_int(self, bound: int, ordinary: int = 1) -> int:
         if self._data_pos >= len(self.data):
             raise ScheduleDiverged(
                 f"the schedule has {len(self.data)} data choices but the run asks for "
@@ -60,7 +60,12 @@ class ReplayScheduler(SchedulerBase):
         return choice
 
     def check_complete(self, steps_taken: Sequence[int]) -> None:
-        """Raise unless the run took exactly the recorded steps."""
+        """Raise unless the run took exactly the recorded steps and used every data choice."""
+        if tuple(steps_taken) == self.steps and self._data_pos != len(self.data):
+            raise ScheduleDiverged(
+                f"the schedule has {len(self.data)} data choices but the run used "
+                f"{self._data_pos}; {_FIX}"
+            )
         if tuple(steps_taken) != self.steps:
             for s, (a, b) in enumerate(zip(steps_taken, self.steps, strict=False)):
                 if a != b:
