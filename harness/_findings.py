@@ -25,6 +25,7 @@ __all__ = ["Finding", "OpRef", "Violation", "ViolationKind", "who_raised"]
 #: was unknown.  ``not-linearizable``: no sequential order of the calls explains the answers
 #: and the final state under the reference model.  ``undecided``: the checker ran out of time
 #: (not a pass).  ``actor-raised``: an actor (coordinator code) raised instead of answering.
+#: ``deadlock``: every task of a run waited on something no task, timer or I/O would provide.
 ViolationKind = Literal[
     "double-assignment",
     "invariant",
@@ -32,6 +33,7 @@ ViolationKind = Literal[
     "not-linearizable",
     "undecided",
     "actor-raised",
+    "deadlock",
 ]
 
 

@@ -54,6 +54,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(adds one test item per check)",
     )
     group.addoption(
+        "--harness-explore",
+        action="store",
+        default=None,
+        metavar="SCENARIO:STORE:STRATEGY[:BUDGET[:SIZE]]",
+        help="explore one scenario on one named store as --harness-shards test items, each a "
+        "disjoint part (spread over workers by -n or --tx); the merged count is printed",
+    )
+    group.addoption(
+        "--harness-shards",
+        action="store",
+        type=int,
+        default=1,
+        metavar="N",
+        help="how many parts --harness-explore is split into (default 1)",
+    )
+    group.addoption(
         "--harness-seed",
         action="store",
         default=None,
@@ -105,8 +121,16 @@ def harness_pytest_command(request: pytest.FixtureRequest) -> str:
     return f"pytest {shlex.quote(request.node.nodeid)} --harness-seed {seed}"
 
 
+class CheckFailed(AssertionError):
+    """A conformance check failed; its message is the evidence and the reproducer."""
+
+
 class ConformanceItem(pytest.Item):
-    """One check of the conformance suite (``--harness-store``)."""
+    """One check of the conformance suite (``--harness-store``).
+
+    A failure shows the check's evidence and how to reproduce it, and nothing else: the
+    traceback would only show this plugin reading a cached result.
+    """
 
     def __init__(self, *, spec: str, check: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -119,10 +143,21 @@ class ConformanceItem(pytest.Item):
         result = get_cached_result(self.spec, seed=self.config.stash[_SEED_KEY])
         for check in result.checks:
             if check.name == self.check and not check.passed:
-                text = check.evidence
-                if check.counterexample is not None:
-                    text += "\n" + check.counterexample.render()
-                raise AssertionError(text)
+                shown = check.render_reproducer() if check.counterexample else ""
+                if not shown:
+                    shown = "\n".join(
+                        [check.evidence, "reproduce with:", *(f"  {r}" for r in check.reproducer)]
+                    )
+                raise CheckFailed(shown)
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: Any = None,
+    ) -> str | Any:
+        if isinstance(excinfo.value, CheckFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[str, int | None, str]:
         return self.spec, None, f"claimcheck conformance {self.spec}: {self.check}"
@@ -155,9 +190,118 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         pass  # the backend is down: every check item reports it as infrastructure
 
 
+class ExplorePartItem(pytest.Item):
+    """Part ``index`` of ``count`` of one exploration (``--harness-explore``).
+
+    The parts explore disjoint schedules (``harness.runtime.Shard``); each records how many it
+    ran in ``user_properties``, which reach the xdist controller, where the merged total is
+    printed.  A part that finds a violation fails with the finding and its reproducer.
+    """
+
+    def __init__(self, *, spec: str, index: int, count: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec, self.index, self.count = spec, index, count
+
+    def runtest(self) -> None:
+        from .explore import ScheduleFinding
+        from .explore import explore
+        from .runtime import Shard
+
+        scenario, store, strategy, budget, size = _explore_spec(self.spec)
+        result = explore(
+            scenario,
+            store,
+            strategy,
+            seed=self.config.stash[_SEED_KEY],
+            budget=budget,
+            size=size,
+            shard=Shard(self.index, self.count),
+        )
+        self.user_properties.append(("claimcheck_schedules", result.schedules))
+        self.user_properties.append(("claimcheck_complete", result.complete))
+        if result.counterexample is not None:
+            raise ScheduleFinding(result.counterexample)
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: Any = None,
+    ) -> str | Any:
+        if isinstance(excinfo.value, AssertionError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[str, int | None, str]:
+        return self.spec, None, f"claimcheck explore {self.spec} part {self.index + 1}/{self.count}"
+
+
+def _explore_spec(spec: str) -> tuple[str, str, str, int | None, int | None]:
+    parts = spec.split(":")
+    if not 3 <= len(parts) <= 5 or not all(parts[:3]):
+        raise pytest.UsageError(
+            f"--harness-explore {spec!r} is not SCENARIO:STORE:STRATEGY[:BUDGET[:SIZE]] "
+            "(for example claim-race:memory:exhaustive)."
+        )
+    numbers = []
+    for text in parts[3:]:
+        try:
+            numbers.append(int(text) if text else None)
+        except ValueError:
+            raise pytest.UsageError(
+                f"--harness-explore {spec!r}: {text!r} is not a whole number."
+            ) from None
+    budget = numbers[0] if numbers else (None if parts[2] == "exhaustive" else 1000)
+    size = numbers[1] if len(numbers) > 1 else None
+    return parts[0], parts[1], parts[2], budget, size
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Sum the parts' counts where the reports arrive (the xdist controller, or the run)."""
+    if report.when != "call":
+        return
+    props = dict(report.user_properties)
+    if "claimcheck_schedules" not in props:
+        return
+    merged = _MERGED.setdefault("merged", {"parts": 0, "schedules": 0, "complete": True})
+    merged["parts"] += 1
+    merged["schedules"] += int(str(props["claimcheck_schedules"]))
+    merged["complete"] = bool(merged["complete"] and props["claimcheck_complete"])
+
+
+_MERGED: dict[str, dict[str, Any]] = {}
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    merged = _MERGED.get("merged")
+    spec = config.getoption("harness_explore")
+    if not spec or merged is None:
+        return
+    complete = ", complete" if merged["complete"] else ""
+    terminalreporter.write_line(
+        f"claimcheck: {spec}: {merged['schedules']} schedules over {merged['parts']} "
+        f"part(s){complete}"
+    )
+
+
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
+    explore_spec = config.getoption("harness_explore")
+    if explore_spec:
+        _explore_spec(explore_spec)
+        count = int(config.getoption("harness_shards"))
+        if count < 1:
+            raise pytest.UsageError(f"--harness-shards must be at least 1, got {count}.")
+        for index in range(count):
+            items.append(
+                ExplorePartItem.from_parent(
+                    session,
+                    name=f"explore[{explore_spec}]::part{index + 1}of{count}",
+                    spec=explore_spec,
+                    index=index,
+                    count=count,
+                )
+            )
     spec = config.getoption("harness_store")
     if not spec:
         return

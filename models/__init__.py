@@ -3,8 +3,9 @@
 Layout: ``_protocol`` (the ``Model`` protocol the checker replays), ``_fleet`` (job/run/lease
 model, its invariants, and ``FleetLinearModel``), ``_register`` (the store's compare-and-set
 register per document), ``_etcd`` and ``_kv`` (Porcupine's etcd register and kv models),
-``_partition`` (splitting a history by key), ``_value_types`` (``VALUE_TYPES``: the register
-models' inputs and outputs, for history codecs).
+``_knossos`` (Knossos's ``cas-register``, ``mutex`` and ``multi-register``, as Jepsen users
+name them), ``_partition`` (splitting a history by key), ``_value_types`` (``VALUE_TYPES``: the
+history models' inputs and outputs, for history codecs).
 """
 
 from ._etcd import EtcdCas
@@ -26,12 +27,27 @@ from ._fleet import JobState
 from ._fleet import ModelResult
 from ._fleet import Observation
 from ._fleet import Reap
+from ._fleet import ReapJob
 from ._fleet import Release
 from ._fleet import Renew
 from ._fleet import apply
 from ._fleet import check_invariants
 from ._fleet import check_outcomes
 from ._fleet import observation_matches
+from ._knossos import KnossosCasRegisterModel
+from ._knossos import MultiRegisterModel
+from ._knossos import MultiRegisterState
+from ._knossos import MultiTxn
+from ._knossos import MultiTxnResult
+from ._knossos import MutexAcquire
+from ._knossos import MutexDone
+from ._knossos import MutexModel
+from ._knossos import MutexRelease
+from ._knossos import RegisterCas
+from ._knossos import RegisterDone
+from ._knossos import RegisterRead
+from ._knossos import RegisterValue
+from ._knossos import RegisterWrite
 from ._kv import KvAppend
 from ._kv import KvDone
 from ._kv import KvGet
@@ -42,6 +58,7 @@ from ._protocol import HasInput
 from ._protocol import Model
 from ._protocol import OpT
 from ._register import CasRegisterModel
+from ._register import DocRegisterModel
 from ._register import RegCas
 from ._register import RegCasResult
 from ._register import RegGet
@@ -56,6 +73,7 @@ __all__ = [
     "CasRegisterModel",
     "Claim",
     "Complete",
+    "DocRegisterModel",
     "Enqueue",
     "EtcdCas",
     "EtcdCasResult",
@@ -71,6 +89,7 @@ __all__ = [
     "HasInput",
     "Inspect",
     "JobState",
+    "KnossosCasRegisterModel",
     "KvAppend",
     "KvDone",
     "KvGet",
@@ -79,16 +98,30 @@ __all__ = [
     "KvValue",
     "Model",
     "ModelResult",
+    "MultiRegisterModel",
+    "MultiRegisterState",
+    "MultiTxn",
+    "MultiTxnResult",
+    "MutexAcquire",
+    "MutexDone",
+    "MutexModel",
+    "MutexRelease",
     "Observation",
     "OpT",
     "Reap",
+    "ReapJob",
     "RegCas",
     "RegCasResult",
     "RegGet",
     "RegPut",
     "RegValue",
     "RegWritten",
+    "RegisterCas",
+    "RegisterDone",
+    "RegisterRead",
     "RegisterState",
+    "RegisterValue",
+    "RegisterWrite",
     "Release",
     "Renew",
     "apply",

@@ -6,19 +6,12 @@ Inputs and outputs are frozen attrs values; an unknown outcome is an output of `
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from collections.abc import Sequence
+
 import attrs
 
 from ._protocol import Model
-
-__all__ = [
-    "EtcdCas",
-    "EtcdCasResult",
-    "EtcdRead",
-    "EtcdRegisterModel",
-    "EtcdValue",
-    "EtcdWrite",
-    "EtcdWritten",
-]
 
 
 @attrs.frozen(kw_only=True)
@@ -67,13 +60,17 @@ EtcdOutput = EtcdValue | EtcdWritten | EtcdCasResult
 class EtcdRegisterModel(Model[int | None, EtcdInput, EtcdOutput]):
     """The single etcd register of Porcupine's Jepsen histories; the state is its value or ``None`` (nil).
 
+    It starts at ``initial`` (nil unless given).
     read must return the current value, write sets it, cas(a, b) succeeds exactly when the value
     is a and then sets b.  An unknown outcome is always legal; an unknown cas still takes effect
     only if it compared equal.
     """
 
+    def __init__(self, initial: int | None = None) -> None:
+        self.initial = initial
+
     def init(self) -> int | None:
-        return None
+        return self.initial
 
     def step(
         self, state: int | None, input: EtcdInput, output: EtcdOutput | None
@@ -89,6 +86,20 @@ class EtcdRegisterModel(Model[int | None, EtcdInput, EtcdOutput]):
         if output is None:
             return True, next_state
         return isinstance(output, EtcdCasResult) and output.ok == matches, next_state
+
+    def pinned_state(
+        self, input: EtcdInput, output: EtcdOutput | None
+    ) -> tuple[()] | tuple[int | None]:
+        """A read is legal in the state it saw alone (the hook ``Model`` describes)."""
+        if isinstance(input, EtcdRead) and isinstance(output, EtcdValue):
+            return (output.value,)
+        return ()
+
+    def reachability(self, inputs: Sequence[EtcdInput]) -> Callable[[int | None, int | None], bool]:
+        """Whether a state may lead to another, given a partition's inputs (see ``Model``)."""
+        written = {i.value for i in inputs if isinstance(i, EtcdWrite)}
+        written |= {i.new for i in inputs if isinstance(i, EtcdCas)}
+        return lambda state, target: state == target or target in written
 
     def describe_operation(self, input: EtcdInput, output: EtcdOutput | None) -> str:
         if isinstance(input, EtcdRead):

@@ -32,27 +32,6 @@ import attrs
 from ._protocol import Model
 from ._protocol import OpT
 
-__all__ = [
-    "Claim",
-    "Complete",
-    "Enqueue",
-    "FleetLinearModel",
-    "FleetModel",
-    "FleetOp",
-    "FleetState",
-    "Inspect",
-    "JobState",
-    "ModelResult",
-    "Observation",
-    "Reap",
-    "Release",
-    "Renew",
-    "apply",
-    "check_invariants",
-    "check_outcomes",
-    "observation_matches",
-]
-
 Status = Literal["queued", "leased", "done"]
 
 
@@ -132,6 +111,20 @@ class Reap:
 
 
 FleetOp = Enqueue | Claim | Renew | Complete | Release | Reap
+
+
+@attrs.frozen(kw_only=True, cache_hash=True)
+class ReapJob:
+    """One job's share of a ``Reap``, for the linearizability checker.
+
+    A reap is one conditional write per expired job, not one atomic step over all jobs: two
+    reapers may each requeue a different expired job.  So a recorded reap is checked as one
+    ``ReapJob`` per job, each placed at its own point: answered ``reaped`` exactly when the job
+    was leased and expired at that point, ``kept`` otherwise.
+    """
+
+    job_id: str
+    now: int
 
 
 @attrs.frozen(kw_only=True)
@@ -313,7 +306,27 @@ def observation_matches(model: ModelResult, seen: Observation) -> bool:
     return True
 
 
-class FleetLinearModel(Model[FleetState, FleetOp | Inspect, Observation]):
+def _reap_job(
+    state: FleetState, op: ReapJob, output: Observation | None
+) -> tuple[bool, FleetState]:
+    job = state.job(op.job_id)
+    expired = (
+        job is not None
+        and job.status == "leased"
+        and job.expires_at is not None
+        and job.expires_at <= op.now
+    )
+    if expired:
+        assert job is not None
+        state = state.with_job(
+            op.job_id, attrs.evolve(job, status="queued", worker=None, expires_at=None)
+        )
+    if output is None:
+        return True, state
+    return output.kind == ("reaped" if expired else "kept"), state
+
+
+class FleetLinearModel(Model[FleetState, FleetOp | Inspect | ReapJob, Observation]):
     """The fleet model behind the ``Model`` protocol, for ``harness.check_operations``.
 
     Starts from ``initial`` (the state a store had before a concurrent batch).  A ``conflict``
@@ -330,10 +343,12 @@ class FleetLinearModel(Model[FleetState, FleetOp | Inspect, Observation]):
         return self.initial
 
     def step(
-        self, state: FleetState, input: FleetOp | Inspect, output: Observation | None
+        self, state: FleetState, input: FleetOp | Inspect | ReapJob, output: Observation | None
     ) -> tuple[bool, FleetState]:
         if isinstance(input, Inspect):
             return output is not None and _same_job(state.job(input.job_id), output.job), state
+        if isinstance(input, ReapJob):
+            return _reap_job(state, input, output)
         if output is not None and output.kind == "conflict":
             return True, state
         nxt, result = apply(state, input)
@@ -349,7 +364,12 @@ class FleetLinearModel(Model[FleetState, FleetOp | Inspect, Observation]):
             parts.setdefault(op.input.job_id, []).append(op)
         return list(parts.values())
 
-    def describe_operation(self, input: FleetOp | Inspect, output: Observation | None) -> str:
+    def describe_operation(
+        self, input: FleetOp | Inspect | ReapJob, output: Observation | None
+    ) -> str:
+        if isinstance(input, ReapJob):
+            told = "?" if output is None else output.kind
+            return f"reap({input.job_id}, now={input.now}) -> {told}"
         if isinstance(input, Inspect):
             job = None if output is None else output.job
             if job is None:

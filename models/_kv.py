@@ -6,6 +6,7 @@ Inputs and outputs are frozen attrs values; an unknown outcome is an output of `
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Sequence
 
 import attrs
@@ -13,8 +14,6 @@ import attrs
 from ._partition import partition_by_key
 from ._protocol import Model
 from ._protocol import OpT
-
-__all__ = ["KvAppend", "KvDone", "KvGet", "KvModel", "KvPut", "KvValue"]
 
 
 @attrs.frozen(kw_only=True)
@@ -72,6 +71,24 @@ class KvModel(Model[str, KvInput, KvOutput]):
         if isinstance(input, KvPut):
             return legal, input.value
         return legal, state + input.value
+
+    def pinned_state(self, input: KvInput, output: KvOutput | None) -> tuple[()] | tuple[str]:
+        """A get is legal in the state it saw alone (the hook ``Model`` describes)."""
+        if isinstance(input, KvGet) and isinstance(output, KvValue):
+            return (output.value,)
+        return ()
+
+    def reachability(self, inputs: Sequence[KvInput]) -> Callable[[str, str], bool]:
+        """Whether a state may lead to another, given a partition's inputs (see ``Model``).
+
+        Appends only add to the end, so the target must start with the state, or with the
+        value of a put (a put resets the string).
+        """
+        puts = tuple({i.value for i in inputs if isinstance(i, KvPut)})
+        if not puts:
+            return lambda state, target: target.startswith(state)
+        # str.startswith takes a tuple of prefixes: one C call for every put.
+        return lambda state, target: target.startswith(state) or target.startswith(puts)
 
     def partition(self, operations: Sequence[OpT]) -> list[list[OpT]]:
         return partition_by_key(operations)

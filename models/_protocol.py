@@ -60,6 +60,22 @@ class Model(Protocol[StateT, InputT_contra, OutputT_contra]):
     ``describe_state(state) -> str``
         A short human rendering of a state, such as ``"4"`` or ``"nil"``.
 
+    Two optional hooks, looked up by name (a model without them is checked all the same):
+
+    ``pinned_state(input, output) -> () | (state,)``
+        ``(state,)`` when the operation is legal in ``state`` and in no other, and changes
+        nothing there: a read that saw the whole state (``KvModel``'s get, a register read).
+        The checker then decides its legality by comparing interned states, without calling
+        :meth:`step`, and may place it as soon as it is legal (a legal read that changes
+        nothing can always go first).  ``()`` for every other operation.  A wrong answer
+        makes the verdict wrong, so say ``()`` when unsure.
+    ``reachability(inputs) -> (state, target) -> bool``
+        Given every input of a partition, a function telling whether applying some of them
+        (each at most once, in some order) to ``state`` could give ``target``.  The checker
+        asks it about a pinned read that is not legal yet: ``False`` means the read can never
+        be placed, which ends that branch of the search.  Answer ``True`` when unsure: only a
+        wrong ``False`` is harmful.
+
     Invariants the checker relies on (break one and the verdict is meaningless):
 
     * **Pure.** ``step`` and ``init`` depend only on their arguments: no I/O, no clock, no

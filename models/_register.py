@@ -20,17 +20,6 @@ from ._partition import partition_by_key
 from ._protocol import Model
 from ._protocol import OpT
 
-__all__ = [
-    "CasRegisterModel",
-    "RegCas",
-    "RegCasResult",
-    "RegGet",
-    "RegPut",
-    "RegValue",
-    "RegWritten",
-    "RegisterState",
-]
-
 
 @attrs.frozen(kw_only=True)
 class RegGet:
@@ -104,8 +93,11 @@ RegInput = RegGet | RegPut | RegCas
 RegOutput = RegValue | RegWritten | RegCasResult
 
 
-class CasRegisterModel(Model[RegisterState, RegInput, RegOutput]):
-    """One compare-and-set register per document key, modelling the store contract.
+class DocRegisterModel(Model[RegisterState, RegInput, RegOutput]):
+    """One versioned compare-and-set register per document key, modelling the store contract.
+
+    Named ``doc-register`` on the command line (it was ``cas-register`` before that name went
+    to Knossos's register, :class:`models.KnossosCasRegisterModel`).
 
     The state is one document's register (``partition`` splits a history by key, and documents
     never interact).  Initially there is no document: ``(None, 0, exact)``.
@@ -183,3 +175,7 @@ class CasRegisterModel(Model[RegisterState, RegInput, RegOutput]):
         if exact:
             return "no document" if version == 0 else f"{value!r}@v{version}"
         return f"{value!r}@v>{version}"
+
+
+#: The former name of :class:`DocRegisterModel`, kept for callers written before the rename.
+CasRegisterModel = DocRegisterModel

@@ -1,4 +1,4 @@
-"""``VALUE_TYPES``: every input and output class of the register models, for history codecs."""
+"""``VALUE_TYPES``: every input and output class of the history models, for history codecs."""
 
 from __future__ import annotations
 
@@ -10,6 +10,16 @@ from ._etcd import EtcdRead
 from ._etcd import EtcdValue
 from ._etcd import EtcdWrite
 from ._etcd import EtcdWritten
+from ._knossos import MultiTxn
+from ._knossos import MultiTxnResult
+from ._knossos import MutexAcquire
+from ._knossos import MutexDone
+from ._knossos import MutexRelease
+from ._knossos import RegisterCas
+from ._knossos import RegisterDone
+from ._knossos import RegisterRead
+from ._knossos import RegisterValue
+from ._knossos import RegisterWrite
 from ._kv import KvAppend
 from ._kv import KvDone
 from ._kv import KvGet
@@ -24,7 +34,7 @@ from ._register import RegWritten
 
 __all__ = ["VALUE_TYPES"]
 
-#: Every input and output class of the register models: what a history codec may decode.
+#: Every input and output class of the history models: what a history codec may decode.
 VALUE_TYPES: Final[tuple[type, ...]] = (
     RegGet,
     RegPut,
@@ -43,4 +53,14 @@ VALUE_TYPES: Final[tuple[type, ...]] = (
     KvAppend,
     KvValue,
     KvDone,
+    RegisterRead,
+    RegisterWrite,
+    RegisterCas,
+    RegisterValue,
+    RegisterDone,
+    MutexAcquire,
+    MutexRelease,
+    MutexDone,
+    MultiTxn,
+    MultiTxnResult,
 )

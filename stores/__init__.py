@@ -1,6 +1,8 @@
 """Store contract and backends.
 
-Layout: ``_contract`` (the ``Store`` protocol, ``Doc``, ``Expected``, results, errors),
+Layout: ``_contract`` (the ``Store`` protocol, ``Doc``, ``Expected``, results, errors, and the
+argument checks and body copies a backend should use: ``document_key``, ``validate_key``,
+``validate_expected``, ``validate_patch``, ``freeze_body``, ``private_body``, ``is_flat``),
 ``_points`` (scheduling points shared by every backend), ``_wrapper`` (``StoreWrapper``, the
 one way to wrap a store, and the optional ``fork`` capability), ``_memory`` (``MemoryStore``),
 ``_read_check_write`` (``ReadCheckWriteStore``, the control that must fail), ``_sqlite``
@@ -20,11 +22,20 @@ from ._contract import StoreMisuse
 from ._contract import StoreUnavailable
 from ._contract import Updated
 from ._contract import UpdateResult
+from ._contract import document_key
+from ._contract import freeze_body
+from ._contract import is_flat
+from ._contract import private_body
+from ._contract import validate_expected
+from ._contract import validate_key
+from ._contract import validate_patch
 from ._memory import MemoryStore
 from ._points import CONTROLLED
 from ._points import IO_THREADS
+from ._points import Control
 from ._points import Point
 from ._points import checkpoint
+from ._points import outside_loop
 from ._points import run_io
 from ._read_check_write import ReadCheckWriteStore
 from ._sqlite import SqliteStore
@@ -38,6 +49,7 @@ __all__ = [
     "CONTROLLED",
     "IO_THREADS",
     "Conflict",
+    "Control",
     "Doc",
     "DocumentExists",
     "DocumentNotFound",
@@ -59,8 +71,16 @@ __all__ = [
     "Updated",
     "can_fork",
     "checkpoint",
+    "document_key",
+    "freeze_body",
     "fresh_sqlite_stores",
+    "is_flat",
+    "outside_loop",
+    "private_body",
     "run_io",
+    "validate_expected",
+    "validate_key",
+    "validate_patch",
 ]
 
 

@@ -29,6 +29,8 @@ __all__ = [
     "Updated",
     "document_key",
     "freeze_body",
+    "is_flat",
+    "private_body",
     "validate_expected",
     "validate_key",
     "validate_patch",
@@ -70,8 +72,9 @@ class Doc:
     """A stored document as read or written.
 
     ``etag`` is opaque (compare it only for equality); ``rev`` is an integer that strictly
-    increases with every write of this id and is never reused, not even after delete and
-    re-create, so neither token can suffer ABA.
+    increases with every write of this document (this ``partition_key`` and ``id``) and is
+    never reused, not even after delete and re-create, so neither token can suffer ABA.
+    ``body`` is read-only to whoever receives it (see ``Store``).
     """
 
     id: str
@@ -151,16 +154,33 @@ class Store(Protocol):
     atomically at that point: under trio that makes concurrent tasks really interleave, under
     the controlled runtime it makes every operation one scheduling decision.
 
+    A store may await several points in one operation, provided each point's label
+    ``(op, partition_key, id_or_None, writes)`` says what the operation does from that point to
+    its next one: its own partition, its own document (``None``: the whole partition, as
+    ``list_partition`` reads), and ``writes=True`` wherever it may change anything.  Nothing
+    may take effect before the first point.  Partial-order reduction trusts these labels; the
+    conformance suite checks them.
+
     Arguments: ``id`` and ``partition_key`` are non-empty ``str``; ``body`` is a mapping with
     ``str`` keys and JSON values; ``patch`` maps top-level fields to their new values.  Anything
-    else raises :class:`StoreMisuse` naming the argument.  Callers must not mutate the mappings
-    they pass or receive; stores copy on the way in.
+    else raises :class:`StoreMisuse` naming the argument (``document_key``,
+    ``validate_expected``, ``validate_patch`` and ``freeze_body`` do it).  ``(partition_key,
+    id)`` names a document: the same id in two partitions is two documents.
+
+    Bodies are copied on the way in: once a call has returned, its caller may change or reuse
+    the mappings it passed, and the stored document does not change.  Bodies handed out (in a
+    ``Doc`` from any operation) are read-only for the caller: a store may return an immutable
+    mapping (``MemoryStore`` and ``SqliteStore`` return a ``MappingProxyType``) or a private
+    copy, and callers must not mutate them.  Where Python lets a caller mutate one anyway (a
+    list nested in a read-only mapping), doing so never changes the stored document nor what
+    any other call returns: a store never hands out its own mutable state.
 
     Operations:
 
     ``create(id, partition_key, body) -> Doc``
-        Writes a new document at rev 1 (or, after a delete, at the next rev of that id).  If
-        the id exists in the partition, raises :class:`DocumentExists`: never an overwrite.
+        Writes a new document (typically at rev 1; after a delete, at a rev above every rev
+        that document had).  If the id exists in the partition, raises
+        :class:`DocumentExists`: never an overwrite, even when two creates race.
     ``get(id, partition_key) -> Doc | None``
         The current document, or ``None``.
     ``replace(id, partition_key, body) -> Doc``
@@ -177,8 +197,10 @@ class Store(Protocol):
     ``list_partition(partition_key) -> list[Doc]``
         Every document of the partition, sorted by id.
 
-    Invariants every backend keeps: a successful write changes both ``etag`` and ``rev``; ``rev``
-    strictly increases per id and is never reused (no ABA, even across delete and re-create).
+    Invariants every backend keeps: a successful write (``replace``, and one that changes no
+    field, included) changes both ``etag`` and ``rev``; ``rev`` strictly increases per document
+    (per ``(partition_key, id)``), may jump, and is never reused; no etag comes back for a
+    document (no ABA of either token, even across delete and re-create).
     """
 
     async def create(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc: ...
@@ -254,6 +276,17 @@ def validate_patch(patch: object) -> Mapping[str, Any]:
 
 _RESERVED = frozenset({"id", "_etag", "_rev"})
 _STR_ONLY = frozenset({str})
+
+
+def is_flat(body: Mapping[str, Any]) -> bool:
+    """Whether every value of ``body`` is a scalar (then a read-only mapping of it is immutable
+    all the way down, and may be handed to any number of callers)."""
+    return _SCALAR_TYPES.issuperset(map(type, body.values()))
+
+
+def private_body(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A read-only deep copy of ``body``, for a caller that may change what is nested in it."""
+    return MappingProxyType(copy.deepcopy(dict(body)))
 
 
 def freeze_body(body: object, *, name: str = "body") -> Mapping[str, Any]:

@@ -15,6 +15,8 @@ from ._contract import Updated
 from ._contract import UpdateResult
 from ._contract import document_key
 from ._contract import freeze_body
+from ._contract import is_flat
+from ._contract import private_body
 from ._contract import validate_expected
 from ._contract import validate_key
 from ._contract import validate_patch
@@ -34,6 +36,11 @@ class MemoryStore:
     deletes, the etag from a store-wide write counter, so two runs of one schedule produce the
     same documents.
 
+    Bodies are copied on the way in (:func:`freeze_body`) and read-only on the way out.  A
+    flat body (scalars only, every coordinator document) is handed out as stored: nothing in it
+    can change.  A body holding lists or mappings is handed out as a private deep copy, since
+    a caller could change a list nested in a read-only mapping.
+
     ``fork()`` returns an independent copy (documents are immutable, so a shallow copy of the
     maps is enough); the harness uses it to run a scenario's set-up once per exploration.
     """
@@ -42,12 +49,15 @@ class MemoryStore:
         self._docs: dict[tuple[str, str], Doc] = {}
         self._last_rev: dict[tuple[str, str], int] = {}
         self._writes = 0
+        #: Documents whose bodies hold lists or mappings (handed out as copies).
+        self._nested: set[tuple[str, str]] = set()
 
     def fork(self) -> MemoryStore:
         twin = MemoryStore()
         twin._docs = dict(self._docs)
         twin._last_rev = dict(self._last_rev)
         twin._writes = self._writes
+        twin._nested = set(self._nested)
         return twin
 
     def _write(self, key: tuple[str, str], body: Mapping[str, Any]) -> Doc:
@@ -56,7 +66,23 @@ class MemoryStore:
         self._writes += 1
         doc = Doc(id=key[1], partition_key=key[0], body=body, etag=f"m{self._writes}", rev=rev)
         self._docs[key] = doc
-        return doc
+        if is_flat(body):
+            self._nested.discard(key)
+            return doc
+        self._nested.add(key)
+        return self._out(doc)
+
+    def _out(self, doc: Doc) -> Doc:
+        """``doc`` as handed to a caller: a copy when its body holds something mutable."""
+        if (doc.partition_key, doc.id) not in self._nested:
+            return doc
+        return Doc(
+            id=doc.id,
+            partition_key=doc.partition_key,
+            body=private_body(doc.body),
+            etag=doc.etag,
+            rev=doc.rev,
+        )
 
     async def create(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc:
         key = document_key(id, partition_key)
@@ -69,7 +95,8 @@ class MemoryStore:
     async def get(self, id: str, partition_key: str) -> Doc | None:
         key = document_key(id, partition_key)
         await checkpoint("get", partition_key, id, False)
-        return self._docs.get(key)
+        doc = self._docs.get(key)
+        return doc if doc is None or key not in self._nested else self._out(doc)
 
     async def replace(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc:
         key = document_key(id, partition_key)
@@ -103,6 +130,6 @@ class MemoryStore:
         validate_key("partition_key", partition_key)
         await checkpoint("list_partition", partition_key, None, False)
         return sorted(
-            (doc for (pk, _), doc in self._docs.items() if pk == partition_key),
+            (self._out(doc) for (pk, _), doc in self._docs.items() if pk == partition_key),
             key=lambda d: d.id,
         )

@@ -166,7 +166,9 @@ class SqliteStore:
     are bumped in the write's own transaction, so a rolled-back write consumes neither, and one
     schedule run twice on fresh files gives the same documents.
 
-    Bodies are stored as JSON text: tuples come back as lists.  ``PRAGMA synchronous=NORMAL``:
+    Bodies are stored as JSON text (tuples come back as lists), written from the caller's
+    mapping before the point and decoded afresh for every ``Doc`` returned: no caller can
+    change what is stored, nor what another caller got.  ``PRAGMA synchronous=NORMAL``:
     a commit is atomic and isolated but, in WAL mode, may be lost on power failure; a store
     made with ``delete_on_close`` (a scratch file) uses ``synchronous=OFF``: no fsync at all.
     :meth:`fork` copies the file (the harness forks a set-up store per schedule).

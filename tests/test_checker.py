@@ -6,6 +6,8 @@ import io
 import itertools
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,6 +55,7 @@ from models import RegValue
 from models import RegWritten
 
 Op = Operation[Any, Any]
+EDN_SAMPLE = Path(__file__).resolve().parent / "data" / "knossos" / "history-a.edn"
 
 
 def ok(client: int, inp: Any, out: Any, call: float, ret: float) -> Op:
@@ -370,9 +373,9 @@ def test_cas_register_keys_are_independent() -> None:
 # Against a brute-force oracle on small random histories
 
 
-def _brute_force(ops: Sequence[Op]) -> bool:
-    """Is there an order, keeping real time, legal for the etcd model (unknowns optional)?"""
-    model = EtcdRegisterModel()
+def brute_force(ops: Sequence[Op], model: Any = None) -> bool:
+    """Is there an order, keeping real time, legal for ``model`` (default: etcd; unknowns optional)?"""
+    model = EtcdRegisterModel() if model is None else model
     kept = [op for op in ops if op.outcome != "fail"]
     required = [op for op in kept if op.outcome == "ok"]
     optional = [op for op in kept if op.outcome == "unknown"]
@@ -396,14 +399,20 @@ def _brute_force(ops: Sequence[Op]) -> bool:
     return False
 
 
+def draw_spans(draw: st.DrawFn) -> list[tuple[int, int]]:
+    """One to six (call, return) intervals, overlapping often."""
+    spans = []
+    for _ in range(draw(st.integers(1, 6))):
+        call = draw(st.integers(0, 8))
+        spans.append((call, call + draw(st.integers(0, 4))))
+    return spans
+
+
 @st.composite
 def small_histories(draw: st.DrawFn) -> list[Op]:
     """A few operations with true outputs from a random linearization, sometimes corrupted."""
-    n = draw(st.integers(1, 6))
-    spans = []
-    for _ in range(n):
-        call = draw(st.integers(0, 8))
-        spans.append((call, call + draw(st.integers(0, 4))))
+    spans = draw_spans(draw)
+    n = len(spans)
     inputs: list[Any] = []
     for _ in range(n):
         kind = draw(st.sampled_from(["read", "write", "cas"]))
@@ -447,7 +456,7 @@ def small_histories(draw: st.DrawFn) -> list[Op]:
 @given(small_histories())
 def test_checker_agrees_with_brute_force(ops: list[Op]) -> None:
     result = check(ops)
-    expected = "linearizable" if _brute_force(ops) else "not_linearizable"
+    expected = "linearizable" if brute_force(ops) else "not_linearizable"
     assert result.verdict == expected
     if result.verdict == "linearizable":
         # The witness keeps real time and replays legally.
@@ -1033,7 +1042,7 @@ HOSTILE: dict[str, tuple[list[str], int, str]] = {
         ],
         2,
         "input EtcdRead is not an operation of model 'cas-register' (named by the header on "
-        "line 1), whose inputs are RegGet, RegPut, RegCas",
+        "line 1), whose inputs are RegisterRead, RegisterWrite, RegisterCas",
     ),
     "register-operation-under-the-etcd-model": (
         [HEADER, _event("invoke", 0, 1, 1, {"type": "RegGet", "key": "k"})],
@@ -1142,3 +1151,60 @@ def test_a_file_name_that_is_not_utf8_is_shown_escaped(tmp_path: Path) -> None:
     buffer = out.buffer
     assert isinstance(buffer, io.BytesIO)
     assert buffer.getvalue().decode().startswith(f"{tmp_path}/h\\xff.jsonl: linearizable")
+
+
+# --------------------------------------------------------------------------------------------
+# A fast start: each command imports what it needs (not timed here: bench/bench_startup.py)
+
+
+def _imported_after(code: str) -> list[str]:
+    probe = (
+        f"import sys\n{code}\n"
+        "print(sorted(m for m in ('trio', 'hypothesis', 'azure', 'pytest') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    imported: list[str] = json.loads(done.stdout.splitlines()[-1].replace("'", '"'))
+    return imported
+
+
+def test_importing_the_cli_pulls_in_no_heavy_layer() -> None:
+    assert _imported_after("import harness.cli") == []
+    assert _imported_after("import harness") == []
+
+
+def test_check_history_does_not_import_trio(tmp_path: Path) -> None:
+    path = tmp_path / "h.jsonl"
+    write_jsonl(path, [write(0, 1, 0, 1), read(1, 1, 2, 3)], model="etcd-register")
+    code = (
+        "import io\nfrom harness.cli import main\n"
+        f"assert main(['check-history', {str(path)!r}], out=io.StringIO()) == 0\n"
+        "assert main(['check-history', '--format', 'jepsen-edn', '--initial', '0', "
+        f"{str(EDN_SAMPLE)!r}], out=io.StringIO()) == 0"
+    )
+    assert _imported_after(code) == []
+
+
+def test_every_public_name_of_harness_still_imports() -> None:
+    import harness
+
+    for name in harness.__all__:
+        assert getattr(harness, name) is not None, name
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        harness.nope  # noqa: B018
+    assert set(harness.__all__) <= set(dir(harness))
+
+
+def test_help_lists_every_command_without_building_their_arguments(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    shown = capsys.readouterr().out
+    for command in ("run", "check-history", "gen-history", "conformance"):
+        assert command in shown
+    with pytest.raises(SystemExit):
+        main(["check-history", "--help"])
+    assert "--initial JSON" in capsys.readouterr().out

@@ -106,7 +106,8 @@ def test_scenarios_and_stores_are_listed() -> None:
         (["run", "--store", "postgres"], "unknown store 'postgres'"),
         (["run", "--scenario", "nope"], "unknown scenario 'nope'"),
         (["run", "--scheduler", "dfs"], "unknown scheduler 'dfs'"),
-        (["run", "--scenario", "claim-race", "--size", "99"], "--size 99 is out of range"),
+        (["run", "--scenario", "claim-race", "--size", "5000"], "--size 5000 is out of range"),
+        (["run", "--scenario", "claim-race", "--size", "1"], "--size 1 is out of range"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(

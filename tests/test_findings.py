@@ -94,7 +94,7 @@ def test_the_scenario_check_respects_real_time_order() -> None:
     # w0's claim returned "not claimable" before w1's claim was even invoked, and w1 won.  In
     # some sequential order (w1 first) both answers make sense, so a check that ignores real
     # time passes this; but w0 finished first, so it must have found the job queued.
-    before = initial_state(get_scenario("claim-race"))
+    before = initial_state(get_scenario("claim-race"), 2)
     lost = FleetResult(kind="not_claimable", job_id="j1", detail="leased")
     won = FleetResult(
         kind="claimed",
@@ -115,7 +115,7 @@ def test_the_scenario_check_respects_real_time_order() -> None:
 
 
 def test_a_missing_run_document_is_named_when_every_outcome_is_known() -> None:
-    before = initial_state(get_scenario("claim-race"))
+    before = initial_state(get_scenario("claim-race"), 2)
     won = FleetResult(
         kind="claimed",
         job_id="j1",

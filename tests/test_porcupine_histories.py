@@ -7,15 +7,20 @@ for: a conformance suite that skips itself proves nothing.
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from harness.check import Operation
+from harness.check import _driver
+from harness.check import _search
 from harness.check import check_operations
 from harness.check import read_porcupine_etcd
 from harness.check import read_porcupine_kv
+from harness.check._search import PartitionSearch
 from models import EtcdRegisterModel
 from models import KvModel
 from models import Model
@@ -81,3 +86,44 @@ def test_porcupine_verdict(path: str, verdict: str) -> None:
     if want == "not_linearizable":
         assert result.violation is not None
         assert result.violation.explanation
+
+
+@pytest.mark.parametrize("path", [p for p, _ in ROWS if p.startswith("kv/")] or ["missing"])
+@pytest.mark.parametrize("search", ["python", "default"])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_kv_verdicts_are_the_same_from_the_python_search_and_across_processes(
+    path: str, search: str, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The default is the mypyc build when ``make`` made one from this very _search.py; the
+    # Python search must reach the same verdicts, in one process or several.
+    assert EXPECTED.is_file(), MISSING
+    if search == "python":
+        monkeypatch.setattr(_driver, "_LOADED", [("python", PartitionSearch)])
+    want = dict(ROWS)[path].replace("-", "_")
+    ops = read_porcupine_kv(DATA / path)
+    assert check_operations(KvModel(), ops, timeout=TIMEOUT, workers=workers).verdict == want
+
+
+def test_the_compiled_search_is_used_only_when_built_from_this_source(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # ``make`` builds it; a checkout without a compiler runs the Python search (same verdicts).
+    assert _driver.search_implementation() in ("compiled", "python")
+    crc = zlib.crc32(Path(_search.__file__).read_bytes())
+
+    def built(crc32: int) -> Any:
+        class Build:
+            SOURCE_CRC32 = crc32
+            PartitionSearch = object
+
+        return lambda name: Build
+
+    monkeypatch.delenv("CLAIMCHECK_PURE_PYTHON", raising=False)
+    monkeypatch.setattr(_driver, "importlib", SimpleNamespace(import_module=built(crc)))
+    assert _driver._load_search()[0] == "compiled"
+    edited = SimpleNamespace(import_module=built(crc + 1))  # _search.py changed since the build
+    monkeypatch.setattr(_driver, "importlib", edited)
+    assert _driver._load_search() == ("python", PartitionSearch)
+    monkeypatch.setenv("CLAIMCHECK_PURE_PYTHON", "1")
+    monkeypatch.setattr(_driver, "importlib", SimpleNamespace(import_module=built(crc)))
+    assert _driver._load_search() == ("python", PartitionSearch)

@@ -22,37 +22,31 @@ placed.  An unknown outcome that would leave the state unchanged is never pushed
 well not have happened).  Against Porcupine's own data these two rules give the same verdicts
 and cut the etcd search several-fold.
 
-Speed (this loop is the whole cost): the lists are flat int arrays indexed by entry, model
-states are interned to small ints, each operation's ``step`` is memoized per state (the model
-runs once per distinct ``(operation, state)``), the linearized set is a Python int, the cache
-is one set of bitsets per interned state, and the cyclic garbage collector is paused (the
-search makes many small containers and no cycles).
-
-Partitions are searched in turns (slices of a few thousand pushes and pops), like Porcupine's
-goroutines: a partition that fails fast ends the check even when another would run for
-minutes.  The clock is read between slices; running out of time is a verdict
-(``"undecided"``), never a silent pass.
+The search itself is in ``_search`` (the hot loop, compiled by ``make``; pinned reads,
+reachability, two orders of candidates: see there), and ``_driver`` runs the partitions in
+turns (slices of a few hundred pushes and pops), like Porcupine's goroutines, in this process
+or in forked workers: a partition that fails fast ends the check even when another would run
+for minutes.  The clock is read between slices; running out of time is a verdict
+(``"undecided"``), never a silent pass.  This module checks the input, builds the result, and
+explains a violation.
 """
 
 from __future__ import annotations
 
-import gc
 import math
 import time
-from collections import deque
 from collections.abc import Callable
-from collections.abc import Generator
 from collections.abc import Sequence
 from typing import Any
 from typing import Final
 from typing import Literal
-from typing import NamedTuple
 
 import attrs
 
 from models import Model
 
 from .._findings import Finding
+from ._driver import drive
 from ._operation import Operation
 
 __all__ = [
@@ -144,236 +138,6 @@ class CheckResult:
             raise HistoryNotLinearizable(self)
         if self.verdict == "undecided":
             raise LinearizabilityUndecided(self)
-
-
-# One partition's search, run in slices: it yields every ``budget[0]`` pushes + pops so that
-# the driver can read the clock and take turns between partitions; it returns
-# ``(True, order)`` or ``(False, longest prefix)`` as indices into the partition.
-_Search = Generator[None, None, tuple[bool, list[int]]]
-
-#: Slices start small, so that a partition that fails fast is not stuck behind slow ones, and
-#: double every round up to a cap of a few ms of search, so that a deadline is overshot by
-#: little and the clock and the turns cost nothing measurable.
-_FIRST_SLICE: Final = 256
-_MAX_SLICE: Final = 16384
-
-
-def _unhashable(model: Model[Any, Any, Any], method: str, state: object) -> TypeError:
-    return TypeError(
-        f"{type(model).__name__}.{method}() returned the unhashable state {state!r} "
-        f"({type(state).__name__}); the checker memoizes states, so they must be hashable: "
-        "use a tuple, a frozenset or a frozen attrs value (see models.Model)."
-    )
-
-
-class _Lists(NamedTuple):
-    """The search's two doubly linked lists over flat arrays indexed by entry (see :func:`_link`).
-
-    Positions ``1..2n`` are the entries in time order; ``0`` is the main list's head, ``end``
-    its tail, ``uhead`` / ``utail`` the unknown list's.  ``mt[e]`` is the return entry of call
-    entry ``e`` (``> 0``), ``0`` for a return entry and ``-1`` for the call of an unknown
-    outcome.  ``opi[e]`` is the operation's index in the partition, ``bit[e]`` its bit in the
-    linearized set, ``inputs[e]`` / ``outputs[e]`` what the model is asked about.  A
-    NamedTuple, not an attrs value: :func:`_search` unpacks it into locals in one statement.
-    """
-
-    end: int
-    uhead: int
-    size: int
-    nxt: list[int]
-    prv: list[int]
-    mt: list[int]
-    opi: list[int]
-    bit: list[int]
-    inputs: list[Any]
-    outputs: list[Any]
-
-
-def _link(ops: Sequence[Operation[Any, Any]]) -> _Lists:
-    """The lists the search starts from: every operation in, nothing lifted out."""
-    n = len(ops)
-    # Entries sorted by time; at equal times calls (kind 0) before returns (kind 1): closed
-    # intervals, as in Porcupine.  The sort is stable, so ties keep history order.  Positions
-    # 1..2n are time order, and stay meaningful when entries are lifted out of the lists.
-    keyed = []
-    for i, op in enumerate(ops):
-        keyed.append((op.call, 0, i))
-        keyed.append((math.inf if op.return_ is None else op.return_, 1, i))
-    keyed.sort(key=lambda k: (k[0], k[1]))
-
-    # Two doubly linked lists over the same arrays.  The main list (head 0, tail ``end``)
-    # holds the calls and returns of operations that returned.  The unknown list (head
-    # ``uhead``, tail ``utail``) holds the calls of unknown outcomes: they return at infinity,
-    # so they never close a window and need never be linearized; keeping them apart lets the
-    # search try them after the others (they are rarely what a prefix needs) and finish as soon
-    # as the main list is empty.
-    end = 2 * n + 1
-    uhead = end + 1
-    utail = end + 2
-    size = end + 3
-    nxt = [0] * size
-    prv = [0] * size
-    mt = [0] * size  # >0: call entry (its return entry); 0: return entry; -1: unknown call
-    opi = [-1] * size
-    bit = [0] * size
-    inputs: list[Any] = [None] * size
-    outputs: list[Any] = [None] * size
-    ret_of = [0] * n
-    for pos, (_, kind, i) in enumerate(keyed, start=1):
-        if kind:
-            ret_of[i] = pos
-    last = 0
-    ulast = uhead
-    for pos, (_, kind, i) in enumerate(keyed, start=1):
-        op = ops[i]
-        opi[pos] = i
-        if op.outcome == "unknown":
-            if kind:
-                continue  # the return at infinity is implicit
-            mt[pos] = -1
-            nxt[ulast] = pos
-            prv[pos] = ulast
-            ulast = pos
-        else:
-            if not kind:
-                mt[pos] = ret_of[i]
-            nxt[last] = pos
-            prv[pos] = last
-            last = pos
-        bit[pos] = 1 << i
-        inputs[pos] = op.input
-        outputs[pos] = op.output
-    nxt[last] = end
-    prv[end] = last
-    nxt[ulast] = utail
-    prv[utail] = ulast
-    mt[utail] = -1  # utail > every position, so the window test in _search stops there
-    return _Lists(end, uhead, size, nxt, prv, mt, opi, bit, inputs, outputs)
-
-
-def _intern_init(model: Model[Any, Any, Any]) -> tuple[list[Any], dict[Any, int]]:
-    """The interned states, index <-> state, holding the initial state at index 0."""
-    init = model.init()
-    try:
-        return [init], {init: 0}
-    except TypeError:
-        raise _unhashable(model, "init", init) from None
-
-
-def _search(
-    model: Model[Any, Any, Any], ops: Sequence[Operation[Any, Any]], budget: list[int]
-) -> _Search:
-    # Locals, not attribute reads: the loop below is the checker's whole cost.
-    end, uhead, size, nxt, prv, mt, opi, bit, inputs, outputs = _link(ops)
-    # Interned states: index <-> state.  trans[e] memoizes step for call entry e: state index
-    # -> next state index, or -1 when the model rejects it (or it is a pointless unknown).
-    states, index_of = _intern_init(model)
-    seen: list[set[int]] = [set()]  # Lowe's cache, split by state: the bitsets seen with it
-    trans: list[dict[int, int]] = [{} for _ in range(size)]
-    step = model.step
-
-    stack: list[int] = []
-    push = stack.append
-    pop = stack.pop
-    saved = [0] * size  # state index before call entry e was pushed
-    saved_bound = [0] * size  # window bound before unknown call e was pushed
-    best: list[int] = []
-    best_len = 0
-    lin = 0
-    sid = 0
-    bound = 0  # the first return entry of the main list, once the scan has reached it
-    ticks = budget[0]
-    e = nxt[0]
-    if e == end:
-        return True, []
-    while True:
-        r = mt[e]
-        if r > 0 or (r < 0 and e < bound):
-            # A call entry: try to linearize its operation next.
-            t = trans[e]
-            ns = t.get(sid)
-            if ns is None:
-                # Memo miss: ask the model once for this (operation, state).
-                state = states[sid]
-                out = outputs[e]
-                legal, new = step(state, inputs[e], out)
-                ns = -1
-                # An unknown outcome that would leave the state as it is can as well never
-                # have taken effect: pushing it would only multiply the cache.
-                if legal and (out is not None or new != state):
-                    try:
-                        ns = index_of.get(new, -1)
-                    except TypeError:
-                        raise _unhashable(model, "step", new) from None
-                    if ns < 0:
-                        ns = len(states)
-                        states.append(new)
-                        index_of[new] = ns
-                        seen.append(set())
-                t[sid] = ns
-            if ns >= 0:
-                nl = lin | bit[e]
-                s = seen[ns]
-                if nl not in s:
-                    s.add(nl)
-                    saved[e] = sid
-                    push(e)
-                    sid = ns
-                    lin = nl
-                    # Lift the entries out (dancing links: their own pointers are kept, so
-                    # unlifting in LIFO order restores the lists exactly).
-                    p = prv[e]
-                    q = nxt[e]
-                    nxt[p] = q
-                    prv[q] = p
-                    if r > 0:
-                        p = prv[r]
-                        q = nxt[r]
-                        nxt[p] = q
-                        prv[q] = p
-                    else:
-                        saved_bound[e] = bound
-                    e = nxt[0]
-                    if e == end:
-                        return True, [opi[x] for x in stack]
-                    ticks -= 1
-                    if not ticks:
-                        yield
-                        ticks = budget[0]
-                    continue
-            e = nxt[e]
-        elif r == 0:
-            # The first return of the main list: its operation must come before anything
-            # called after it.  Calls of unknown outcomes before it are candidates too.
-            bound = e
-            e = nxt[uhead]
-        else:
-            # Every candidate has been tried: this configuration is dead, undo the last choice.
-            if not stack:
-                return False, [opi[x] for x in best]
-            if len(stack) > best_len:
-                best_len = len(stack)
-                best = stack.copy()
-            e = pop()
-            sid = saved[e]
-            lin ^= bit[e]
-            r = mt[e]
-            if r > 0:
-                p = prv[r]
-                q = nxt[r]
-                nxt[p] = r
-                prv[q] = r
-            else:
-                bound = saved_bound[e]
-            p = prv[e]
-            q = nxt[e]
-            nxt[p] = e
-            prv[q] = e
-            e = nxt[e]
-            ticks -= 1
-            if not ticks:
-                yield
-                ticks = budget[0]
 
 
 def _who(model: Model[Any, Any, Any], op: Operation[Any, Any]) -> str:
@@ -468,6 +232,7 @@ def check_operations(
     *,
     timeout: float | None = None,
     clock: Callable[[], float] = time.monotonic,
+    workers: int = 1,
 ) -> CheckResult:
     """Check that ``operations`` are linearizable with respect to ``model``.
 
@@ -477,7 +242,9 @@ def check_operations(
     first, like Porcupine's parallel goroutines, so one part that fails fast ends the check
     even if another would take forever.  ``timeout`` (seconds, ``None`` for no limit) bounds
     the whole check across parts; when it runs out the verdict is ``"undecided"``.  ``clock``
-    is injectable for tests.
+    is injectable for tests.  ``workers > 1`` spreads the parts over that many forked
+    processes (where ``fork`` exists, and for histories of a few hundred operations or more);
+    the verdict is the same, the model and operations need not be picklable.
     """
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0
@@ -501,36 +268,9 @@ def check_operations(
             f"operations for a history of {len(kept)}; every operation must land in exactly "
             "one part."
         )
-    order = sorted(range(len(parts)), key=lambda k: len(parts[k]))
-    witnesses: dict[int, tuple[Operation[Any, Any], ...]] = {}
-    failed: tuple[int, list[int]] | None = None
-    # The search allocates many small sets and dicts and no cycles: the cyclic collector would
-    # only rescan them (a measured 15-25% of the run).
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        budget = [_FIRST_SLICE]
-        running = deque((k, _search(model, parts[k], budget)) for k in order)
-        turns = len(running)
-        while running and clock() <= deadline:
-            if turns == 0:  # a round is over
-                turns = len(running)
-                budget[0] = min(2 * budget[0], _MAX_SLICE)
-            turns -= 1
-            k, search = running.popleft()
-            try:
-                next(search)
-            except StopIteration as done:
-                ok, ids = done.value
-                if not ok:
-                    failed = (k, ids)
-                    break
-                witnesses[k] = tuple(parts[k][i] for i in ids)
-            else:
-                running.append((k, search))
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    outcome = drive(model, parts, deadline, clock, workers=workers)
+    witnesses = {k: tuple([parts[k][i] for i in ids]) for k, (ok, ids) in outcome.items() if ok}
+    failed = next(((k, ids) for k, (ok, ids) in outcome.items() if not ok), None)
     elapsed = clock() - start
     if failed is not None:
         k, ids = failed

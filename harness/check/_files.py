@@ -13,6 +13,7 @@ that reaches ``check_operations`` must already be known to fit.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -23,33 +24,17 @@ from typing import Any
 from typing import Final
 from typing import TextIO
 
-from models import CasRegisterModel
-from models import EtcdCas
-from models import EtcdCasResult
-from models import EtcdRead
-from models import EtcdRegisterModel
-from models import EtcdValue
-from models import EtcdWrite
-from models import EtcdWritten
-from models import KvAppend
-from models import KvDone
-from models import KvGet
-from models import KvModel
-from models import KvPut
-from models import KvValue
 from models import Model
-from models import RegCas
-from models import RegCasResult
-from models import RegGet
-from models import RegPut
-from models import RegValue
-from models import RegWritten
 
 from .._exit import ExitCode
 from ._checker import CheckResult
 from ._checker import check_operations
+from ._jepsen import EDN_MODELS
+from ._jepsen import read_jepsen_edn
 from ._jsonl import JsonlHistory
 from ._jsonl import read_jsonl
+from ._models import DEPRECATED_NAMES
+from ._models import NAMED_MODELS
 from ._operation import HistoryFormatError
 from ._operation import Operation
 from ._operation import show
@@ -67,26 +52,30 @@ __all__ = [
     "check_history_files",
 ]
 
-#: Model names accepted by ``--model`` and by the ``"model"`` of a JSON Lines header.
+#: Model names accepted by ``--model`` and by the ``"model"`` of a JSON Lines header, each with
+#: a factory of the model at its default initial state (:data:`NAMED_MODELS` has the rest).
 HISTORY_MODELS: Final[Mapping[str, Callable[[], Model[Any, Any, Any]]]] = {
-    "cas-register": CasRegisterModel,
-    "etcd-register": EtcdRegisterModel,
-    "kv": KvModel,
+    name: named.make for name, named in NAMED_MODELS.items()
 }
 
 #: Each model's operations: the input classes it replays, each with the output class of a call
 #: that returned.  Same keys as :data:`HISTORY_MODELS`.
 HISTORY_OPERATIONS: Final[Mapping[str, Mapping[type, type]]] = {
-    "cas-register": {RegGet: RegValue, RegPut: RegWritten, RegCas: RegCasResult},
-    "etcd-register": {EtcdRead: EtcdValue, EtcdWrite: EtcdWritten, EtcdCas: EtcdCasResult},
-    "kv": {KvGet: KvValue, KvPut: KvDone, KvAppend: KvDone},
+    name: named.operations for name, named in NAMED_MODELS.items()
 }
 
-#: ``--format`` values, each with the model its files are meant for (None: the file says).
-HISTORY_FORMATS: Final[Mapping[str, str | None]] = {
+#: ``--format`` values, each with the models its files can be checked with (the first is the
+#: default; ``None``: any, the file's header says which).
+_FORMAT_MODELS: Final[Mapping[str, tuple[str, ...] | None]] = {
     "jsonl": None,
-    "porcupine-etcd": "etcd-register",
-    "porcupine-kv": "kv",
+    "jepsen-edn": tuple(EDN_MODELS),
+    "porcupine-etcd": ("etcd-register",),
+    "porcupine-kv": ("kv",),
+}
+
+#: ``--format`` values, each with its default model (None: the file says).
+HISTORY_FORMATS: Final[Mapping[str, str | None]] = {
+    fmt: models[0] if models else None for fmt, models in _FORMAT_MODELS.items()
 }
 
 # Exit codes from the one table (``harness._exit``).
@@ -96,31 +85,90 @@ EXIT_BAD_INPUT: Final = ExitCode.USAGE
 EXIT_UNDECIDED: Final = ExitCode.UNDECIDED
 
 
+class _Loaded:
+    """One file as read: the model to check it with, its operations, its initial state."""
+
+    __slots__ = ("initial", "name", "operations")
+
+    def __init__(
+        self, name: str, operations: list[Operation[Any, Any]], initial: tuple[()] | tuple[object]
+    ) -> None:
+        self.name = name
+        self.operations = operations
+        self.initial = initial
+
+
 def _load(
-    path: str, fmt: str, model_name: str | None, models: Mapping[str, Callable[[], Any]]
-) -> tuple[str, list[Operation[Any, Any]]]:
-    """The model name to use and the operations of one file; raises HistoryFormatError."""
-    if fmt == "jsonl":
-        history = read_jsonl(path)
-        name = model_name or history.model
-        if name not in models:
-            raise HistoryFormatError(
-                path,
-                history.model_line,
-                f"the header names model {show(history.model)}, which is not one of "
-                f"{', '.join(sorted(models))}; pass --model NAME",
-            )
-        whose = (
-            "given by --model"
-            if model_name
-            else f"named by the header on line {history.model_line}"
+    path: str,
+    fmt: str,
+    model_name: str | None,
+    initial: tuple[()] | tuple[object],
+    note: Callable[[str], None],
+) -> _Loaded:
+    """The model, operations and initial state of one file; raises HistoryFormatError."""
+    if fmt != "jsonl":
+        # The other readers build their format's own model's values, so there is nothing to
+        # check: check_history_files refuses a --model that is not one of the format's.
+        name = model_name or HISTORY_FORMATS[fmt] or ""
+        if fmt == "jepsen-edn":
+            operations = read_jepsen_edn(path, name)
+        else:
+            reader = read_porcupine_etcd if fmt == "porcupine-etcd" else read_porcupine_kv
+            operations = reader(path)
+        _check_initial(path, 1, name, initial, "--initial")
+        return _Loaded(name, operations, initial)
+    history = read_jsonl(path)
+    name = model_name or history.model
+    if name not in NAMED_MODELS:
+        raise HistoryFormatError(
+            path,
+            history.model_line,
+            f"the header names model {show(history.model)}, which is not one of "
+            f"{', '.join(sorted(NAMED_MODELS))}; pass --model NAME",
         )
-        _check_operation_types(history, name, whose)
-        return name, list(history.operations)
-    # The Porcupine readers build their format's own model's values, so there is nothing to
-    # check: check_history_files refuses a --model that is not the format's.
-    reader = read_porcupine_etcd if fmt == "porcupine-etcd" else read_porcupine_kv
-    return model_name or HISTORY_FORMATS[fmt] or "", reader(path)
+    if (
+        not model_name
+        and name in DEPRECATED_NAMES
+        and _holds_values_of(history, DEPRECATED_NAMES[name])
+    ):
+        old, name = name, DEPRECATED_NAMES[name]
+        note(
+            f"{_printable_path(path)}:{history.model_line}: model {old!r} for these values is "
+            f"deprecated: they are {name!r} values, so name {name!r} in the header"
+        )
+    whose = (
+        "given by --model" if model_name else f"named by the header on line {history.model_line}"
+    )
+    _check_operation_types(history, name, whose)
+    if not initial:
+        _check_initial(path, history.model_line, name, history.initial, 'the header\'s "initial"')
+        initial = history.initial
+    else:
+        _check_initial(path, history.model_line, name, initial, "--initial")
+    return _Loaded(name, list(history.operations), initial)
+
+
+def _holds_values_of(history: JsonlHistory, name: str) -> bool:
+    """Whether the file's first operation is one of model ``name``'s."""
+    first = next((event.input for event in history.events if event.kind == "invoke"), None)
+    return type(first) in NAMED_MODELS[name].operations
+
+
+def _check_initial(
+    path: str, line: int, name: str, initial: tuple[()] | tuple[object], given: str
+) -> None:
+    """Refuse an initial state the model does not take, naming where it was given."""
+    if not initial:
+        return
+    parse = NAMED_MODELS[name].parse_initial
+    if parse is None:
+        raise HistoryFormatError(
+            path, line, f"{given}: model {name!r} takes no initial state; drop it"
+        )
+    try:
+        parse(initial[0])
+    except ValueError as exc:
+        raise HistoryFormatError(path, line, f"{given}: {exc}") from None
 
 
 def _check_operation_types(history: JsonlHistory, name: str, whose: str) -> None:
@@ -129,7 +177,7 @@ def _check_operation_types(history: JsonlHistory, name: str, whose: str) -> None
     Both are bad input, not violations: ``EtcdWritten`` returned by a read says the file is
     wrong, not the store, and an ``EtcdRead`` under the CAS register model would crash it.
     """
-    answers = HISTORY_OPERATIONS[name]
+    answers = NAMED_MODELS[name].operations
     inputs: dict[int, tuple[int, type]] = {}  # op_id -> (line, input class)
     for event, line in zip(history.events, history.lines, strict=True):
         if event.kind == "invoke":
@@ -167,6 +215,10 @@ def _error(err: TextIO, message: str) -> None:
     print(f"claimcheck: error: {' '.join(message.splitlines())}", file=err)
 
 
+def _note(err: TextIO, message: str) -> None:
+    print(f"claimcheck: note: {' '.join(message.splitlines())}", file=err)
+
+
 def _summary(result: CheckResult) -> str:
     parts = f"{result.partitions} partition{'s' if result.partitions != 1 else ''}"
     head = f"{result.operations} operations, {parts}, {result.elapsed:.3f} s"
@@ -191,12 +243,17 @@ def check_history_files(
     *,
     err: TextIO | None = None,
     explain: bool = False,
+    initial: str | None = None,
+    jobs: int = 1,
 ) -> int:
     """Check each file and print one verdict line per file, then a line with the total time.
 
     ``fmt`` is one of :data:`HISTORY_FORMATS`; ``model_name`` one of :data:`HISTORY_MODELS` or
     ``None`` (the format's model, or the JSON Lines header's).  ``timeout`` bounds each file's
     check.  ``explain`` adds the checker's full explanation, indented, under each violation.
+    ``initial`` is the model's initial state as JSON text (``--initial``); it overrides a JSON
+    Lines header's ``"initial"``.  ``jobs`` processes check a history's partitions in
+    parallel (``check_operations(workers=...)``).
 
     Verdicts and the total go to ``out``; what is wrong with the input goes to ``err`` (default
     ``sys.stderr``), one line each, ``claimcheck: error: FILE:LINE: message``, so that a
@@ -214,13 +271,18 @@ def check_history_files(
     if model_name is not None and model_name not in HISTORY_MODELS:
         _error(err, f"unknown model {model_name!r}; choose one of {', '.join(HISTORY_MODELS)}")
         return EXIT_BAD_INPUT
-    wanted = HISTORY_FORMATS[fmt]
-    if model_name is not None and wanted is not None and model_name != wanted:
+    allowed = _FORMAT_MODELS[fmt]
+    if model_name is not None and allowed is not None and model_name not in allowed:
         _error(
             err,
-            f"--format {fmt} histories are checked with model {wanted!r}, not {model_name!r}; "
-            "drop --model",
+            f"--format {fmt} histories are checked with model {' or '.join(map(repr, allowed))}, "
+            f"not {model_name!r}",
         )
+        return EXIT_BAD_INPUT
+    try:
+        start: tuple[()] | tuple[object] = () if initial is None else (json.loads(initial),)
+    except (ValueError, RecursionError) as exc:
+        _error(err, f"--initial must be JSON (e.g. 0 or '{{\"x\": 0}}'): {exc}")
         return EXIT_BAD_INPUT
     started = time.monotonic()
     checking = 0.0
@@ -229,7 +291,7 @@ def check_history_files(
         path = os.fspath(raw_path)
         shown = _printable_path(path)
         try:
-            name, operations = _load(path, fmt, model_name, HISTORY_MODELS)
+            loaded = _load(path, fmt, model_name, start, lambda text: _note(err, text))
         except HistoryFormatError as exc:
             counts["bad"] += 1
             _error(err, f"{shown}:{exc.line}: {exc.message}")
@@ -239,7 +301,8 @@ def check_history_files(
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             _error(err, f"{shown}: cannot read: {reason}")
             continue
-        result = check_operations(HISTORY_MODELS[name](), operations, timeout=timeout)
+        model = NAMED_MODELS[loaded.name].build(loaded.initial)
+        result = check_operations(model, loaded.operations, timeout=timeout, workers=jobs)
         checking += result.elapsed
         counts[result.verdict] += 1
         print(f"{shown}: {_summary(result)}", file=out)

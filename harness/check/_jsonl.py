@@ -3,9 +3,11 @@
 JSON Lines history format, version 1 (``write_jsonl`` / ``read_jsonl``).  UTF-8, one JSON
 object per line, blank lines ignored.  The first line is a header::
 
-    {"format": "claimcheck-history", "version": 1, "model": "cas-register"}
+    {"format": "claimcheck-history", "version": 1, "model": "cas-register", "initial": 0}
 
-Every further line is one event, in the order they happened::
+``"initial"`` (optional) is the model's initial state, as JSON: ``0`` for a register that
+starts at 0, ``{"x": 0, "y": 0}`` for a multi-register; which values a model takes is the
+caller's to check (``claimcheck check-history`` does).  Every further line is one event, in the order they happened::
 
     {"kind": "invoke", "client": 2, "op_id": 7, "time": 10, "input": {"type": "RegGet", "key": "a"}}
     {"kind": "ok", "client": 2, "op_id": 7, "time": 12, "output": {"type": "RegValue", "value": null, "version": 0}}
@@ -68,12 +70,14 @@ class JsonlHistory:
     """A history file as read: its header's model name, its events, and its operations.
 
     ``lines[i]`` is the 1-based line of ``events[i]``, and ``model_line`` the header's, so that
-    a caller checking the values against a model can name the line at fault.
+    a caller checking the values against a model can name the line at fault.  ``initial`` is
+    ``(value,)`` when the header gives an initial state (the JSON value as read), else ``()``.
     """
 
     path: str
     model: str
     model_line: int = 1
+    initial: tuple[()] | tuple[object] = ()
     events: tuple[HistoryEvent, ...]
     lines: tuple[int, ...] = ()
     operations: tuple[Operation[Any, Any], ...]
@@ -81,8 +85,13 @@ class JsonlHistory:
 
 def _event_json(event: HistoryEvent) -> dict[str, Any]:
     line: dict[str, Any] = {"kind": event.kind, "client": event.client, "op_id": event.op_id}
-    if event.kind != "unknown" or event.time is not None:
+    if event.kind != "unknown":
         line["time"] = event.time
+    elif event.time is not None:
+        raise HistoryMisuse(
+            f"an 'unknown' event returns at infinity and has no time, got time={event.time!r} "
+            f"for op {event.op_id}."
+        )
     if event.kind == "invoke":
         line["input"] = encode_value(event.input)
         if not isinstance(line["input"], dict):
@@ -103,8 +112,13 @@ def write_jsonl(
     history: Sequence[HistoryEvent] | Sequence[Operation[Any, Any]],
     *,
     model: str,
+    initial: object = None,
 ) -> None:
-    """Write ``history`` (events, or operations) to ``path`` in the JSON Lines format above."""
+    """Write ``history`` (events, or operations) to ``path`` in the JSON Lines format above.
+
+    ``initial`` (JSON-ready: numbers, strings, lists, objects) goes in the header unless it is
+    ``None``, every model's default.
+    """
     if not isinstance(model, str) or not model:
         raise HistoryMisuse(f"model must name the model (e.g. 'cas-register'), got {model!r}.")
     events: list[HistoryEvent] = []
@@ -124,8 +138,17 @@ def write_jsonl(
     if ops:
         events = events_from_operations(ops)
     _check_sequential_clients(events)
-    header = {"format": HISTORY_FORMAT, "version": HISTORY_FORMAT_VERSION, "model": model}
-    lines = [json.dumps(header)]
+    header: dict[str, Any] = {
+        "format": HISTORY_FORMAT,
+        "version": HISTORY_FORMAT_VERSION,
+        "model": model,
+    }
+    if initial is not None:
+        header["initial"] = initial
+    try:
+        lines = [json.dumps(header, allow_nan=False)]
+    except (TypeError, ValueError) as exc:
+        raise HistoryMisuse(f"initial must be a JSON value, got {initial!r}: {exc}.") from None
     lines.extend(json.dumps(_event_json(e), allow_nan=False) for e in events)
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         f.write("\n".join(lines) + "\n")
@@ -260,6 +283,7 @@ def read_jsonl(
         path=spath,
         model=header["model"],
         model_line=header_line,
+        initial=(header["initial"],) if "initial" in header else (),
         events=tuple(events),
         lines=tuple(lines),
         operations=tuple(ops),
@@ -313,7 +337,15 @@ def _parse_event(
     client = _field(path, lineno, obj, "client", _is_client, "an int or a printable string")
     op_id = _field(path, lineno, obj, "op_id", _is_op_id, "an int")
     time: Time | None
-    if kind == "unknown" and obj.get("time") is None:
+    if kind == "unknown":
+        if obj.get("time") is not None:
+            raise HistoryFormatError(
+                path,
+                lineno,
+                f'an "unknown" event has no "time" (its outcome returns at infinity), got '
+                f'"time": {show(obj["time"])}; drop "time", or make the event "ok" or "fail" '
+                "if the call did return",
+            )
         time = None
     else:
         time = _field(path, lineno, obj, "time", is_time, "a finite number (within +-1.8e308)")

@@ -8,55 +8,29 @@ that cannot start or be reached); 4 undecided (a history check that ran out of t
 from __future__ import annotations
 
 import argparse
-import logging
+import importlib
 import os
-import shutil
 import sys
 import time
 from collections.abc import Sequence
-from datetime import UTC
-from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import NoReturn
 from typing import TextIO
 from typing import cast
 
-from stores import StoreError
-from stores import StoreMisuse
-from stores.emulator import EmulatorError
-
 from .._exit import ExitCode
-from ..backends import UnknownBackend
-from ..backends import backend_names
-from ..backends import get_backend
-from ..check import HISTORY_FORMATS
-from ..check import HISTORY_MODELS
-from ..check import check_history_files
-from ..conformance import DEFAULT_TIMEOUT
-from ..conformance import ConformanceCheck
-from ..conformance import FactoryError
-from ..conformance import factory_name
-from ..conformance import load_factory
-from ..conformance import probe_factory
-from ..conformance import run_store_conformance
-from ..explore import DEFAULT_STORES
-from ..explore import STRATEGIES
-from ..explore import CheckRow
-from ..explore import UnknownScenario
-from ..explore import UnknownStrategy
-from ..explore import explore
-from ..explore import get_scenario
-from ..explore import main_job
-from ..explore import planned_checks
-from ..explore import render_table
-from ..explore import replay
-from ..explore import scenario_names
-from ..report import write_report
-from ..runtime import NondeterminismError
-from ..runtime import ScheduleFormatError
-from ..runtime.schedulers import ScheduleDiverged
-from ._progress import Progress
+from ._errors import UsageError
+from ._errors import failure
+from ._output import Quiet
+
+if TYPE_CHECKING:
+    from ..conformance import ConformanceCheck
+    from ..explore import CheckRow
+
+# Each command imports what it needs when it runs (``claimcheck --help`` and ``check-history``
+# must start in well under 100 ms; the exploration layers and trio alone take more).
 
 __all__ = ["EXIT_FINDING", "EXIT_INFRA", "EXIT_OK", "EXIT_UNDECIDED", "EXIT_USAGE", "main"]
 
@@ -66,14 +40,6 @@ EXIT_FINDING = ExitCode.FINDING
 EXIT_USAGE = ExitCode.USAGE
 EXIT_INFRA = ExitCode.INFRA
 EXIT_UNDECIDED = ExitCode.UNDECIDED
-
-
-class UsageError(Exception):
-    """Bad usage or input: one line, exit 2."""
-
-
-class InfrastructureError(Exception):
-    """A backend could not be started or reached: one line, exit 3."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -115,21 +81,11 @@ def _natural(text: str) -> int:
     return value
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="claimcheck",
-        description="Property-based concurrency verification of claim/lease coordinators.",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    sub.required = True
+def _run_arguments(run: argparse.ArgumentParser) -> None:
+    from ..backends import backend_names
+    from ..explore import STRATEGIES
+    from ..explore import scenario_names
 
-    run = sub.add_parser(
-        "run",
-        help="the main job, or a focused exploration when a store/scenario/scheduler is given",
-        description="With no selection: every check on every default store (correct stores must "
-        "pass, controls must be caught). With --store/--scenario/--scheduler: explore those and "
-        "exit 1 on the first violation, after printing its reproducer.",
-    )
     run.add_argument("--store", action="append", help=f"one of {', '.join(backend_names())}")
     run.add_argument("--scenario", action="append", help=f"one of {', '.join(scenario_names())}")
     run.add_argument("--scheduler", action="append", help=f"one of {', '.join(STRATEGIES)}")
@@ -152,6 +108,50 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run every schedule twice and fail on the first divergent step",
     )
+    run.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="explore part K of N disjoint parts of each exploration (run N of them, anywhere)",
+    )
+    run.add_argument(
+        "--no-shrink",
+        action="store_true",
+        help="print findings as first found, not shrunk",
+    )
+    run.add_argument(
+        "--no-database",
+        action="store_true",
+        help="do not replay or save failures (.claimcheck/failures, or $CLAIMCHECK_DATABASE)",
+    )
+
+
+#: The commands, for finding which one a command line runs before building its parser.
+_COMMANDS = ("run", "replay", "conformance", "check-history", "gen-history", "scenarios", "stores")
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` runs: its first word that names one (no top-level flag takes a value)."""
+    return next((word for word in argv if word in _COMMANDS), None)
+
+
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only ``command``'s own arguments are built (their help imports its layers)."""
+    parser = _Parser(
+        prog="claimcheck",
+        description="Property-based concurrency verification of claim/lease coordinators.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    run = sub.add_parser(
+        "run",
+        help="the main job, or a focused exploration when a store/scenario/scheduler is given",
+        description="With no selection: every check on every default store (correct stores must "
+        "pass, controls must be caught). With --store/--scenario/--scheduler: explore those and "
+        "exit 1 on the first violation, after printing its reproducer.",
+    )
+    if command == "run":
+        _run_arguments(run)
 
     rep = sub.add_parser("replay", help="replay a schedule token printed by a finding")
     rep.add_argument("token")
@@ -179,15 +179,42 @@ def _parser() -> argparse.ArgumentParser:
         "and one line per unreadable file on stderr (naming file and line); a bad file does not "
         "stop the others. Exit 0 all linearizable, 1 any not, 2 any bad input, 4 any undecided.",
     )
-    hist.add_argument("files", nargs="+", metavar="FILE")
-    hist.add_argument("--format", choices=list(HISTORY_FORMATS), default="jsonl")
-    hist.add_argument("--model", choices=list(HISTORY_MODELS), default=None)
-    hist.add_argument("--timeout", type=_seconds, default=None, help="seconds per file")
-    hist.add_argument("--explain", action="store_true", help="print each violation in full")
+    if command == "check-history":
+        from ._history import history_arguments
+
+        history_arguments(hist)
+    gen = sub.add_parser(
+        "gen-history",
+        help="write a generated kv history (linearizable by construction, or broken)",
+        description="Clients call get/append on a few keys; each call takes effect at a random "
+        "instant inside its interval, so the history is linearizable. --broken makes one get "
+        "read a value the key held before a write that had already returned (a stale read).",
+    )
+    if command == "gen-history":
+        from ._history import gen_arguments
+
+        gen_arguments(gen)
 
     sub.add_parser("scenarios", help="list the scenarios shipped with the harness")
     sub.add_parser("stores", help="list the named store backends")
     return parser
+
+
+#: Names of other layers that tests replace on this module; :func:`_lazy` imports them.
+_LAZY = {"DEFAULT_STORES": "..explore", "write_report": "..report"}
+
+
+def _lazy(name: str) -> Any:
+    """A name of another layer, imported on first use (or as a test replaced it here)."""
+    if name not in globals():
+        globals()[name] = getattr(importlib.import_module(_LAZY[name], __package__), name)
+    return globals()[name]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return _lazy(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _seed(given: int | None) -> int:
@@ -222,6 +249,8 @@ def _check_report_dir(path: str) -> None:
 
 def _write_report_after_verdict(out: TextIO, rows: Sequence[Any], **report: Any) -> None:
     """Write the report; the verdict is already printed, so a failure here only warns."""
+    write_report = _lazy("write_report")
+
     try:
         json_path, html_path = write_report(rows, **report)
     except OSError as error:
@@ -230,66 +259,88 @@ def _write_report_after_verdict(out: TextIO, rows: Sequence[Any], **report: Any)
     print(f"report: {html_path} (data: {json_path})", file=out)
 
 
+def _run_main_job(args: argparse.Namespace, out: TextIO, seed: int) -> int:
+    """``claimcheck run`` with no focus: every check on every default store, and the table."""
+    import datetime
+    import shutil
+
+    DEFAULT_STORES = _lazy("DEFAULT_STORES")
+    from ..explore import main_job
+    from ..explore import planned_checks
+    from ..explore import render_table
+    from ._progress import Progress
+
+    _check_report_dir(args.report_dir)
+    started = time.perf_counter()
+    when = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    print(f"claimcheck main job: stores {', '.join(DEFAULT_STORES)}, seed {seed}", file=out)
+    counts = {"done": 0, "schedules": 0, "findings": 0}
+    with Progress(sys.stderr, planned_checks(DEFAULT_STORES)) as progress:
+
+        def on_row(row: CheckRow) -> None:
+            counts["done"] += 1
+            counts["schedules"] += row.schedules or 0
+            counts["findings"] += not row.as_expected
+            progress.update(
+                checks_done=counts["done"],
+                schedules=counts["schedules"],
+                findings=counts["findings"],
+            )
+
+        rows = main_job(DEFAULT_STORES, seed=seed, on_row=on_row)
+    width = shutil.get_terminal_size((110, 20)).columns
+    print(render_table(rows, width=max(width, 100)), file=out)
+    bad = [r for r in rows if not r.as_expected]
+    example = next((r.counterexample for r in rows if r.counterexample and r.control), None)
+    if example is not None:
+        print("\nexample counterexample (the control's, as a finding would print it):", file=out)
+        print(example.render(), file=out)
+    for row in bad:
+        print(f"\nUNEXPECTED: {row.store} / {row.check}: {row.verdict}", file=out)
+        if row.counterexample is not None:
+            print(row.counterexample.render(), file=out)
+    took = time.perf_counter() - started
+    passed = sum(r.as_expected for r in rows)
+    # The verdict first: nothing that happens to the report can lose it.
+    print(
+        f"\n{passed}/{len(rows)} checks as expected in {took:.1f}s: "
+        + ("correct stores pass, controls caught." if not bad else f"{len(bad)} unexpected."),
+        file=out,
+    )
+    _write_report_after_verdict(
+        out,
+        rows,
+        name="main-job",
+        directory=args.report_dir,
+        title=f"claimcheck main job (seed {seed})",
+        meta={
+            "command": "claimcheck run",
+            "seed": seed,
+            "started": when,
+            "elapsed": round(took, 2),
+            "stores": list(DEFAULT_STORES),
+        },
+    )
+    return EXIT_FINDING if bad else EXIT_OK
+
+
 def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+
+    from ..backends import get_backend
+
+    DEFAULT_STORES = _lazy("DEFAULT_STORES")
+    from ..explore import STRATEGIES
+    from ..explore import UnknownStrategy
+    from ..explore import explore
+    from ..explore import get_scenario
+    from ..explore import scenario_names
+
     seed = _seed(args.seed)
     focused = (
-        args.store or args.scenario or args.scheduler or args.budget or args.size
+        args.store or args.scenario or args.scheduler or args.budget or args.size or args.shard
     ) or args.fault_budget is not None
     if not focused and not args.check_determinism:
-        _check_report_dir(args.report_dir)
-        started = time.perf_counter()
-        when = datetime.now(UTC).isoformat(timespec="seconds")
-        print(f"claimcheck main job: stores {', '.join(DEFAULT_STORES)}, seed {seed}", file=out)
-        counts = {"done": 0, "schedules": 0, "findings": 0}
-        with Progress(sys.stderr, planned_checks(DEFAULT_STORES)) as progress:
-
-            def on_row(row: CheckRow) -> None:
-                counts["done"] += 1
-                counts["schedules"] += row.schedules or 0
-                counts["findings"] += not row.as_expected
-                progress.update(
-                    checks_done=counts["done"],
-                    schedules=counts["schedules"],
-                    findings=counts["findings"],
-                )
-
-            rows = main_job(DEFAULT_STORES, seed=seed, on_row=on_row)
-        width = shutil.get_terminal_size((110, 20)).columns
-        print(render_table(rows, width=max(width, 100)), file=out)
-        bad = [r for r in rows if not r.as_expected]
-        example = next((r.counterexample for r in rows if r.counterexample and r.control), None)
-        if example is not None:
-            print(
-                "\nexample counterexample (the control's, as a finding would print it):", file=out
-            )
-            print(example.render(), file=out)
-        for row in bad:
-            print(f"\nUNEXPECTED: {row.store} / {row.check}: {row.verdict}", file=out)
-            if row.counterexample is not None:
-                print(row.counterexample.render(), file=out)
-        took = time.perf_counter() - started
-        passed = sum(r.as_expected for r in rows)
-        # The verdict first: nothing that happens to the report can lose it.
-        print(
-            f"\n{passed}/{len(rows)} checks as expected in {took:.1f}s: "
-            + ("correct stores pass, controls caught." if not bad else f"{len(bad)} unexpected."),
-            file=out,
-        )
-        _write_report_after_verdict(
-            out,
-            rows,
-            name="main-job",
-            directory=args.report_dir,
-            title=f"claimcheck main job (seed {seed})",
-            meta={
-                "command": "claimcheck run",
-                "seed": seed,
-                "started": when,
-                "elapsed": round(took, 2),
-                "stores": list(DEFAULT_STORES),
-            },
-        )
-        return EXIT_FINDING if bad else EXIT_OK
+        return _run_main_job(args, out, seed)
     stores = args.store or list(DEFAULT_STORES)
     scenarios = args.scenario or scenario_names()
     strategies = args.scheduler or list(STRATEGIES)
@@ -307,6 +358,11 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             raise UnknownStrategy(
                 f"unknown scheduler {name!r}; choose one of: {', '.join(STRATEGIES)}."
             )
+    from ..explore import default_database
+    from ..runtime import Shard
+
+    shard = Shard.parse(args.shard) if args.shard else None
+    database = None if args.no_database else default_database()
     found = False
     for store in stores:
         with get_backend(store).open() as factory:
@@ -323,8 +379,13 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
                         factory=factory,
                         check_determinism=args.check_determinism,
                         fault_budget=args.fault_budget,
+                        shard=shard,
+                        shrink=not args.no_shrink,
+                        database=database,
                     )
                     head = f"{store} {scenario_name} {strategy}:"
+                    if shard is not None:
+                        head = f"{store} {scenario_name} {strategy} (part {args.shard}):"
                     if result.counterexample is not None:
                         found = True
                         print(f"{head} FINDING at schedule #{result.schedules}", file=out)
@@ -337,6 +398,11 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
+    from ..conformance import DEFAULT_TIMEOUT
+    from ..conformance import load_factory
+    from ..conformance import probe_factory
+    from ..explore import replay
+
     factory = None
     if args.factory:
         make = load_factory(args.factory)
@@ -353,6 +419,12 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_conformance(args: argparse.Namespace, out: TextIO) -> int:
+    from ..conformance import factory_name
+    from ..conformance import load_factory
+    from ..conformance import run_store_conformance
+    from ..explore import CheckRow
+    from ..report import write_report
+
     # A bad factory (FactoryError, exit 2) is found before any check runs, by the import here
     # and by run_store_conformance's first call of the factory: then stdout stays empty and
     # main() prints one line on stderr.
@@ -365,7 +437,7 @@ def _cmd_conformance(args: argparse.Namespace, out: TextIO) -> int:
         while header:
             print(header.pop(), file=out)
         verdict = "pass" if check.passed else ("INFRA" if check.infrastructure else "FAIL")
-        print(f"  {check.name:<22} {verdict:<5} {check.seconds:6.2f}s  {check.evidence}", file=out)
+        print(f"  {check.name:<23} {verdict:<5} {check.seconds:6.2f}s  {check.evidence}", file=out)
 
     result = run_store_conformance(
         make,
@@ -379,9 +451,10 @@ def _cmd_conformance(args: argparse.Namespace, out: TextIO) -> int:
         on_check=show,
     )
     for check in result.failures:
-        if check.counterexample is not None:
+        # A schedule's counterexample, or the commands and program that show the failure again.
+        if check.counterexample is not None or check.reproducer:
             print("", file=out)
-            print(check.counterexample.render(), file=out)
+            print(check.render_reproducer(), file=out)
     rows = [
         CheckRow(
             store=name,
@@ -403,7 +476,8 @@ def _cmd_conformance(args: argparse.Namespace, out: TextIO) -> int:
     )
     print(f"report: {html_path} (data: {json_path})", file=out)
     if result.conforms:
-        print(f"{args.factory} conforms ({len(result.checks)} checks).", file=out)
+        made = f"the factory made {result.stores_made} stores, {result.stores_released} closed"
+        print(f"{args.factory} conforms ({len(result.checks)} checks; {made}).", file=out)
         return EXIT_OK
     print(f"{args.factory} does NOT conform: {len(result.failures)} check(s) failed.", file=out)
     if result.infrastructure_failed and all(c.infrastructure for c in result.failures):
@@ -412,6 +486,9 @@ def _cmd_conformance(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_scenarios(out: TextIO) -> int:
+    from ..explore import get_scenario
+    from ..explore import scenario_names
+
     for name in scenario_names():
         s = get_scenario(name)
         print(
@@ -422,6 +499,9 @@ def _cmd_scenarios(out: TextIO) -> int:
 
 
 def _cmd_stores(out: TextIO) -> int:
+    from ..backends import backend_names
+    from ..backends import get_backend
+
     for name in backend_names():
         b = get_backend(name)
         kind = "control (must fail)" if b.control else "correct"
@@ -429,54 +509,16 @@ def _cmd_stores(out: TextIO) -> int:
     return EXIT_OK
 
 
-class _Quiet:
-    """``out`` that stops writing, silently, once its reader has gone away.
-
-    ``claimcheck run | head`` closes the pipe while the run goes on: the rest of the output is
-    dropped, but the run still ends with its own verdict and exit code, never a "Broken pipe"
-    failure.
-    """
-
-    def __init__(self, inner: TextIO) -> None:
-        self.inner = inner
-        self.closed_by_reader = False
-
-    def write(self, text: str) -> int:
-        if not self.closed_by_reader:
-            try:
-                self.inner.write(text)
-            except BrokenPipeError:
-                self._reader_gone()
-        return len(text)
-
-    def flush(self) -> None:
-        if not self.closed_by_reader:
-            try:
-                self.inner.flush()
-            except BrokenPipeError:
-                self._reader_gone()
-
-    def isatty(self) -> bool:
-        return self.inner.isatty()
-
-    def _reader_gone(self) -> None:
-        self.closed_by_reader = True
-        try:
-            # Python flushes sys.stdout again at exit: point it at nothing, so that flush
-            # cannot fail.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, self.inner.fileno())
-            os.close(devnull)
-        except (OSError, ValueError):
-            pass
-
-
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    quiet = _Quiet(out or sys.stdout)
+    quiet = Quiet(out or sys.stdout)
     out = cast(TextIO, quiet)
-    args = _parser().parse_args(argv)
-    # The Cosmos SDK logs endpoint-health warnings on its own; findings are what we print.
-    logging.getLogger("azure").setLevel(logging.ERROR)
+    words = sys.argv[1:] if argv is None else argv
+    args = _parser(_command(words)).parse_args(words)
+    if args.command in ("run", "replay", "conformance"):
+        import logging
+
+        # The Cosmos SDK logs endpoint-health warnings on its own; findings are what we print.
+        logging.getLogger("azure").setLevel(logging.ERROR)
     try:
         if args.command == "run":
             return _cmd_run(args, out)
@@ -485,6 +527,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         if args.command == "conformance":
             return _cmd_conformance(args, out)
         if args.command == "check-history":
+            from ..check import check_history_files
+
             return check_history_files(
                 args.files,
                 args.format,
@@ -493,52 +537,25 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
                 out,
                 err=sys.stderr,
                 explain=args.explain,
+                initial=args.initial,
+                jobs=args.jobs,
             )
+        if args.command == "gen-history":
+            from ._history import cmd_gen_history
+
+            return cmd_gen_history(args, out)
         if args.command == "scenarios":
             return _cmd_scenarios(out)
         return _cmd_stores(out)
-    except FactoryError as error:
-        print(f"claimcheck: error: {_one_line(error)}", file=sys.stderr)
-        return EXIT_USAGE
-    except (
-        UsageError,
-        UnknownBackend,
-        UnknownScenario,
-        UnknownStrategy,
-        ScheduleFormatError,
-        ScheduleDiverged,
-        StoreMisuse,
-        ValueError,
-    ) as error:
-        print(f"claimcheck: error: {_one_line(error)}", file=sys.stderr)
-        return EXIT_USAGE
-    except NondeterminismError as error:
-        print(f"claimcheck: finding: {_one_line(error)}", file=sys.stderr)
-        return EXIT_FINDING
     except BrokenPipeError:
         # Before the OSError handler, which would call this an infrastructure failure.  Only
-        # a write to stderr gets here (stdout is a _Quiet writer): nothing left to say.
-        return EXIT_INFRA
-    except (InfrastructureError, StoreError, OSError, EmulatorError) as error:
-        print(f"claimcheck: infrastructure failure: {_one_line(error)}", file=sys.stderr)
+        # a write to stderr gets here (stdout is a Quiet writer): nothing left to say.
         return EXIT_INFRA
     except KeyboardInterrupt:
         print("claimcheck: interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
     except Exception as error:
-        if os.environ.get("CLAIMCHECK_DEBUG"):
-            raise
-        print(
-            f"claimcheck: internal error: {type(error).__name__}: {_one_line(error)} "
-            "(rerun with CLAIMCHECK_DEBUG=1 for the traceback, and report it)",
-            file=sys.stderr,
-        )
-        return EXIT_INFRA
-
-
-def _one_line(error: BaseException) -> str:
-    text = str(error.args[0]) if isinstance(error, LookupError) and error.args else str(error)
-    return " ".join(text.split())
+        return failure(error)
 
 
 if __name__ == "__main__":

@@ -1,17 +1,24 @@
 """The conformance suite for store backends: ``run_store_conformance(make_store)``.
 
-Layout: ``_suite`` (the plan, the verdicts, ``run_store_conformance``), ``_checks`` (one
-function per check), ``_validator`` (``ValidatingStore``, which turns garbage results into
-evidence), ``_watchdog`` (runs user code in a daemon thread and names a hung call),
-``_factory`` (the factory is user code: ``load_factory`` turns ``MODULE:FACTORY`` into a store
-factory, ``probe_factory`` calls it once before the checks; either raises ``FactoryError``).
-Depends on ``explore``, ``check``, ``backends``, ``runtime``.
+Layout: ``_suite`` (the plan, the verdicts, ``run_store_conformance``), the checks
+(``_sequential``: the contract and its tokens; ``_isolation``: bodies and partitions;
+``_labels``: honest scheduling labels; ``_races``: compare-and-set and create races, under
+threads and schedules; ``_checks``: the exploring checks; ``_endurance``: thousands of calls on
+one store), ``_cases`` (sequential cases, one fresh store each, with a program as reproducer),
+``_validator`` (``ValidatingStore``, which turns garbage results into evidence), ``_watchdog``
+(runs user code in a daemon thread and names every call in flight when one hangs),
+``_stores`` (the ``Keeper``: every store made, validated and released), ``_parallel`` (the
+pieces of a check side by side, deterministically), ``_factory`` (the factory is user code:
+``load_factory`` turns ``MODULE:FACTORY`` into a store factory, ``probe_factory`` calls it once
+before the checks; either raises ``FactoryError``).  Depends on ``explore``, ``check``,
+``backends``, ``runtime``.
 """
 
 from ._factory import FactoryError
 from ._factory import factory_name
 from ._factory import load_factory
 from ._factory import probe_factory
+from ._labels import LabelAudit
 from ._suite import CHECKS
 from ._suite import ConformanceCheck
 from ._suite import ConformanceResult
@@ -27,6 +34,7 @@ __all__ = [
     "ConformanceCheck",
     "ConformanceResult",
     "FactoryError",
+    "LabelAudit",
     "NonConformance",
     "ValidatingStore",
     "factory_name",

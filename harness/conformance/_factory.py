@@ -6,6 +6,11 @@ never a finding about the backend: a module that cannot be imported (or exits wh
 imported), a name that is not there or not callable, and, from :func:`probe_factory`, a first
 call that raises, exits, hangs, or returns something that is not a store.  Only once that
 first call has made a store are failures of later calls findings (see ``_suite``).
+
+A factory returns a store, or a context manager whose ``__enter__`` returns one (a
+``contextlib.contextmanager`` generator, say).  Once the suite is done with a store it calls
+the store's ``close()`` (or awaits its ``aclose()``), or exits the context manager
+(:func:`open_made`, :func:`close_made`).
 """
 
 from __future__ import annotations
@@ -15,9 +20,13 @@ import inspect
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import trio
 
 from stores import Store
 from stores import StoreUnavailable
+from stores import StoreWrapper
 
 from ._watchdog import Hang
 from ._watchdog import within
@@ -25,15 +34,19 @@ from ._watchdog import within
 __all__ = [
     "OPERATIONS",
     "FactoryError",
+    "Made",
     "StoreFactory",
+    "UserStore",
+    "close_made",
     "describe_exit",
     "factory_name",
     "load_factory",
     "not_a_store",
+    "open_made",
     "probe_factory",
 ]
 
-#: Makes a fresh, empty store each time it is called.
+#: Makes a fresh, empty store each time it is called (or a context manager giving one).
 StoreFactory = Callable[[], Store]
 
 #: The operations of ``stores.Store``: what the suite needs of whatever a factory returns.
@@ -77,7 +90,44 @@ def load_factory(spec: str) -> StoreFactory:
             raise FactoryError(f"module {module_name!r} has no attribute {attr!r}") from None
     if not callable(factory):
         raise FactoryError(f"{spec!r} is not callable; it must return a fresh, empty Store")
-    return factory
+    return _as_used(factory)
+
+
+class UserStore(StoreWrapper):
+    """A store from a user's factory as the harness uses it: never forked, released by
+    :meth:`close`.
+
+    ``fork`` is no part of the ``Store`` contract: a ``MemoryStore`` subclass inherits a
+    ``fork()`` that returns a plain ``MemoryStore``, and a replay that forked it would replay
+    a correct store instead of the one that failed.  ``close()`` releases the store as its
+    factory made it (the store's own ``close()``/``aclose()``, or the context manager's exit).
+    """
+
+    forkable = False
+
+    def __init__(self, inner: Store, release: Callable[[], Any] | None = None) -> None:
+        super().__init__(inner)
+        self._release = release
+
+    def close(self) -> None:
+        release, self._release = self._release, None
+        close_made((self.inner, release))
+
+
+def _as_used(factory: Callable[[], Any]) -> StoreFactory:
+    """``factory``, its stores wrapped in :class:`UserStore` (what is not a store is passed on
+    unchanged, for the caller to report)."""
+
+    def make() -> Store:
+        made = factory()
+        try:
+            store, release = open_made(made)
+        except FactoryError:
+            return made  # type: ignore[no-any-return]
+        return UserStore(store, release)
+
+    make.__qualname__ = getattr(factory, "__qualname__", "make_store")
+    return make
 
 
 def probe_factory(make_store: StoreFactory, *, label: str, timeout: float) -> None:
@@ -108,12 +158,77 @@ def probe_factory(make_store: StoreFactory, *, label: str, timeout: float) -> No
         raise FactoryError(
             f"the factory {label} cannot be called: {type(error).__name__}: {error}{_where(error)}"
         ) from None
-    problem = not_a_store(made)
-    if problem is not None:
+    try:
+        opened = within(lambda: open_made(made), timeout, f"the factory {label}'s __enter__")
+    except FactoryError as error:
         raise FactoryError(
-            f"the factory {label} returned {problem}; a store factory must return a fresh, "
+            f"the factory {label} returned {error}; a store factory must return a fresh, "
             "empty store"
-        )
+        ) from None
+    except Hang as hang:
+        raise FactoryError(f"{hang} when called once before the checks") from None
+    except (StoreUnavailable, OSError, KeyboardInterrupt):
+        raise
+    except BaseException as error:
+        raise FactoryError(
+            f"the context manager the factory {label} returned cannot be entered: "
+            f"{type(error).__name__}: {error}{_where(error)}"
+        ) from None
+    # The probe's store is a store like any other: released once used.  A close that fails
+    # here is left to the checks, which close every store they make and report it.
+    try:
+        within(lambda: close_made(opened), timeout, f"close() of the factory {label}'s store")
+    except (Exception, SystemExit):
+        pass
+
+
+#: A store the factory made, and how to release it (None: nothing to call).
+Made = tuple[Store, Callable[[], Any] | None]
+
+
+def open_made(made: object) -> Made:
+    """The store in what a factory returned, and its release: a store's ``close()`` or
+    ``aclose()``, or the context manager's exit.  Raises :class:`FactoryError` naming what was
+    returned when it is no store, nor a context manager giving one (the message is the object
+    of "the factory returned ...")."""
+    problem = not_a_store(made)
+    if problem is None:
+        return made, _closer(made)  # type: ignore[return-value]
+    kind = type(made)
+    if callable(getattr(kind, "__enter__", None)) and callable(getattr(kind, "__exit__", None)):
+        entered = made.__enter__()  # type: ignore[attr-defined]
+        inner = not_a_store(entered)
+        if inner is not None:
+            made.__exit__(None, None, None)  # type: ignore[attr-defined]
+            raise FactoryError(f"a context manager whose __enter__ gave {inner}")
+        return entered, lambda: made.__exit__(None, None, None)  # type: ignore[attr-defined]
+    raise FactoryError(problem)
+
+
+def _closer(store: object) -> Callable[[], Any] | None:
+    for name in ("close", "aclose"):
+        try:
+            method = getattr(store, name, None)
+        except Exception:  # user code: a property that raises is no close method
+            method = None
+        if callable(method):
+            return method  # type: ignore[no-any-return]
+    return None
+
+
+def close_made(made: Made) -> None:
+    """Release a store once nothing uses it any more: call its release, and when that returns
+    an awaitable (an ``aclose()``, or an ``async def close``), await it under trio."""
+    release = made[1]
+    if release is None:
+        return
+    result = release()
+    if inspect.isawaitable(result):
+
+        async def wait() -> None:
+            await result
+
+        trio.run(wait)
 
 
 def not_a_store(value: object) -> str | None:

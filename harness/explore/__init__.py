@@ -22,6 +22,8 @@ from ._counterexample import Counterexample
 from ._counterexample import ScheduleFinding
 from ._counterexample import TimelineOp
 from ._counterexample import build_counterexample
+from ._database import FailureDatabase
+from ._database import default_database
 from ._explore import Exploration
 from ._explore import UnknownStrategy
 from ._explore import explore
@@ -42,6 +44,7 @@ from ._scenarios import adhoc_scenario
 from ._scenarios import get_scenario
 from ._scenarios import observed_state
 from ._scenarios import scenario_names
+from ._scenarios import symmetry_classes
 from ._trace import TracingStore
 from ._verdict import check_run
 from ._verdict import initial_state
@@ -60,6 +63,7 @@ __all__ = [
     "Counterexample",
     "CountingStore",
     "Exploration",
+    "FailureDatabase",
     "Run",
     "Scenario",
     "ScheduleFinding",
@@ -72,6 +76,7 @@ __all__ = [
     "adhoc_scenario",
     "build_counterexample",
     "check_run",
+    "default_database",
     "explore",
     "fleet_machine",
     "get_scenario",
@@ -86,6 +91,7 @@ __all__ = [
     "run_concurrently",
     "run_schedule",
     "scenario_names",
+    "symmetry_classes",
 ]
 
 

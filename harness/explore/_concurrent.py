@@ -51,7 +51,7 @@ async def _trial(
     scenario: Scenario, size: int, factory: StoreFactory, offsets: list[int]
 ) -> tuple[tuple[Violation, ...], int, int]:
     coord = Coordinator(factory(identity), partition="jobs")
-    for op in scenario.setup:
+    for op in scenario.setup(size):
         await perform(coord, op)
     named = scenario.actors(size)
     results: list[Any] = [None] * len(named)
@@ -72,7 +72,7 @@ async def _trial(
             nursery.start_soon(run, index, ops)
     docs = await coord.list_documents()
     names = [name for name, _ in named]
-    violations = check_run(initial_state(scenario), names, results, docs)
+    violations = check_run(initial_state(scenario, size), names, results, docs)
     outcomes = [
         r
         for log in results

@@ -78,31 +78,53 @@ class Counterexample:
     timeline: tuple[TimelineOp, ...] = ()
     #: ``MODULE:FACTORY`` of a store that is not a named backend (conformance runs).
     factory_spec: str | None = None
+    #: The counterexample as first found, when this one is its shrunk form (see ``_shrink``).
+    original: Counterexample | None = None
+    #: Replayed from the failure database rather than found by this run's exploration.
+    from_database: bool = False
 
     def commands(self) -> list[str]:
         factory = f" --factory {self.factory_spec}" if self.factory_spec else ""
         lines = [f"claimcheck replay {self.token}{factory}"]
+        found = self.original or self  # the rerun reproduces the search that found it
         if self.factory_spec:
-            lines.append(f"claimcheck conformance {self.factory_spec} --seed {self.seed or 0}")
-        elif self.strategy in STRATEGIES:
-            seed = f" --seed {self.seed}" if self.seed is not None else ""
+            lines.append(f"claimcheck conformance {self.factory_spec} --seed {found.seed or 0}")
+        elif found.strategy in STRATEGIES:
+            seed = f" --seed {found.seed}" if found.seed is not None else ""
             lines.append(
-                f"claimcheck run --store {self.store} --scenario {self.scenario} "
-                f"--size {self.size} --scheduler {self.strategy}{seed} "
-                f"--budget {self.schedule_index}"
+                f"claimcheck run --store {found.store} --scenario {found.scenario} "
+                f"--size {found.size} --scheduler {found.strategy}{seed} "
+                f"--budget {found.schedule_index}"
             )
         if self.pytest_command:
             lines.append(self.pytest_command)
         return lines
+
+    def _scenario_label(self) -> str:
+        if not self.scenario.startswith("x-"):
+            return self.scenario
+        # An ad-hoc workload's name is the whole workload: name its actors instead.
+        actors = ", ".join(dict.fromkeys(op.actor for op in self.timeline))
+        base = f"{self.original.scenario} cut down to" if self.original else "ad hoc, with"
+        return f"{base} actors {actors} (the workload is in the token)"
 
     def render(self) -> str:
         seed = "" if self.seed is None else f", seed {self.seed}"
         out = [f"claimcheck finding: {self.violations[0].sentence}"]
         out += [f"  also: {v.sentence}" for v in self.violations[1:]]
         out.append(
-            f"  scenario {self.scenario} (size {self.size}) on store {self.store}, "
+            f"  scenario {self._scenario_label()} (size {self.size}) on store {self.store}, "
             f"strategy {self.strategy}{seed}, schedule #{self.schedule_index}"
         )
+        if self.from_database:
+            out.append("  replayed first from the failure database (it failed on an earlier run)")
+        if self.original is not None:
+            o = self.original
+            out.append(
+                f"  shrunk from {o.size} actors and {len(o.trace)} steps (scenario "
+                f"{o.scenario}, schedule #{o.schedule_index}) to {self.size} actors and "
+                f"{len(self.trace)} steps; the original is in the JSON report"
+            )
         out.append(f"  schedule: {self.token}")
         out.append("  reproduce with:")
         out += [f"    {cmd}" for cmd in self.commands()]
@@ -155,17 +177,50 @@ def _trace(
 
 
 def _trace_lines(run: Run, log: Sequence[str]) -> tuple[str, ...]:
-    lines = []
-    entries = iter(log)
-    # Each step performs one real store operation (so log lines align with steps), except a
-    # "delay" step, an extra point a fault layer inserted.
-    for s, (actor, point) in enumerate(
-        zip(run.execution.schedule, run.execution.points, strict=True)
-    ):
-        seen = "(delayed by an injected fault)" if point[0] == "delay" else next(entries, "")
-        lines.append(f"{s + 1:>3}: {run.names[actor]:<7} {seen}")
+    """One line per step: its actor, and the operations that completed in that step.
+
+    A step resumes one actor at its pending point; the actor's operation may complete then,
+    or, in a store with several points per operation, go on to its next point.  The log says
+    in which step each line was written (``TraceLog.steps``), counting the steps that resumed
+    a call inside the tracing store: every step but a "delay" one (an extra point a fault
+    layer outside it inserted).  Lines written after the last step (the final reads of the
+    state) are not part of the schedule.
+    """
+    schedule, points = run.execution.schedule, run.execution.points
+    written = getattr(log, "steps", None)
+    if written is None or len(written) != len(log):
+        written = [n + 1 for n in range(len(log))]  # a plain log: one line per step
+    traced = [s for s, point in enumerate(points) if point[0] != "delay"]
+    done: dict[int, list[str]] = {}
+    before: list[str] = []
+    for line, k in zip(log, written, strict=True):
+        if k == 0:
+            before.append(line)
+        elif k <= len(traced):
+            done.setdefault(traced[k - 1], []).append(line)
+    lines = [f"  0: (before the first step) {line}" for line in before]
+    for s, (actor, point) in enumerate(zip(schedule, points, strict=True)):
+        if point[0] == "delay":
+            seen = "(delayed by an injected fault)"
+        elif s in done:
+            seen = "; ".join(done[s])
+        else:
+            target = point[2] if point[2] is not None else point[1]
+            seen = f"(passed its point {point[0]}({target}); the call goes on)"
+        lines.append(f"{s + 1:>3}: {_who(run, actor):<7} {seen}")
     lines += [f"     fault: {fault}" for fault in run.faults]
     return tuple(lines)
+
+
+def _who(run: Run, index: int) -> str:
+    """An actor's name, or for a task an actor spawned, "<actor>/task<k>"."""
+    names = run.names
+    if index < len(names):
+        return names[index]
+    owners = run.execution.owners
+    k = index - len(names)
+    owner = names[owners[k]] if k < len(owners) and owners[k] < len(names) else "?"
+    return f"{owner}/task{k}"
 
 
 def _timeline(bars: Sequence[Mapping[str, Any]], about: Violation | None) -> tuple[TimelineOp, ...]:

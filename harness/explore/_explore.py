@@ -22,16 +22,20 @@ from ..runtime import PctScheduler
 from ..runtime import RandomScheduler
 from ..runtime import ReplayScheduler
 from ..runtime import Scheduler
+from ..runtime import Shard
 from ..runtime import decode
 from ._counterexample import STRATEGIES
 from ._counterexample import Counterexample
 from ._counterexample import build_counterexample
+from ._database import FailureDatabase
 from ._runner import Run
 from ._runner import ScheduleRunner
 from ._runner import StoreFactory
 from ._runner import run_schedule
 from ._scenarios import Scenario
 from ._scenarios import get_scenario
+from ._scenarios import symmetry_classes
+from ._shrink import shrink as shrink_run
 
 __all__ = [
     "Exploration",
@@ -75,7 +79,7 @@ class Exploration:
 
 def make_scheduler(strategy: str, seed: int, **options: Any) -> Scheduler:
     if strategy == "random":
-        return RandomScheduler(seed)
+        return RandomScheduler(seed, **options)
     if strategy == "pct":
         return PctScheduler(seed, **options)
     if strategy == "exhaustive":
@@ -133,6 +137,82 @@ def _loop(
     return _LoopResult(schedules=schedules, failing=failing, exhausted=False)
 
 
+def _shrunk(
+    found: Counterexample,
+    scenario: Scenario,
+    size: int,
+    factory: StoreFactory,
+    coordinator: Mapping[str, Any],
+    result: _LoopResult,
+) -> Counterexample:
+    """``found`` shrunk (``_shrink``), with ``found`` kept as its original; or ``found``."""
+    assert result.failing is not None
+    smaller = shrink_run(scenario, size, result.failing, factory, coordinator, seed=found.seed or 0)
+    if smaller is None:
+        return found
+    shrunk = build_counterexample(
+        scenario=smaller.scenario,
+        store=found.store,
+        size=smaller.size,
+        factory=factory,
+        coordinator=coordinator,
+        run=smaller.run,
+        strategy=found.strategy,
+        seed=found.seed,
+        schedule_index=found.schedule_index,
+        pytest_command=found.pytest_command,
+    )
+    return attrs.evolve(shrunk, original=found)
+
+
+def _from_database(
+    database: FailureDatabase,
+    key: str,
+    scenario: Scenario,
+    store_name: str,
+    size: int,
+    factory: StoreFactory,
+    scheduler: Scheduler,
+) -> Exploration | None:
+    """The first saved failure of this check that still fails; the others are dropped."""
+    coordinator = coordinator_options(store_name)
+    for text in database.fetch(key):
+        try:
+            token = decode(text)
+            saved = get_scenario(token.scenario)
+            replaying = ReplayScheduler(token.steps, token.data)
+            run = run_schedule(saved, token.size, factory, replaying, coordinator=coordinator)
+            replaying.check_complete(run.execution.schedule)
+        except (ValueError, LookupError):
+            run = None  # it no longer replays: the code or the scenario changed
+        if run is None or not run.violations:
+            database.delete(key, text)
+            continue
+        found = build_counterexample(
+            scenario=saved,
+            store=store_name,
+            size=token.size,
+            factory=factory,
+            coordinator=coordinator,
+            run=run,
+            strategy="replay",
+            seed=None,
+            schedule_index=0,
+        )
+        return Exploration(
+            scenario=scenario.name,
+            store=store_name,
+            size=size,
+            strategy=scheduler.name,
+            seed=scheduler.seed,
+            schedules=0,
+            pruned=0,
+            complete=False,
+            counterexample=attrs.evolve(found, from_database=True),
+        )
+    return None
+
+
 def _count_unreduced(runner: ScheduleRunner, scheduler: Scheduler) -> int | None:
     naive_scheduler = scheduler.unreduced()
     if naive_scheduler is None:
@@ -157,6 +237,10 @@ def explore(
     count_naive: bool = False,
     preemption_bound: int | None = None,
     fault_budget: int | None = None,
+    shrink: bool = True,
+    database: FailureDatabase | None = None,
+    shard: Shard | None = None,
+    symmetry: bool = True,
     pytest_command: str | None = None,
     on_schedule: Callable[[int], None] | None = None,
 ) -> Exploration:
@@ -164,6 +248,13 @@ def explore(
     at the first violation, returning it as a counterexample with its reproducer.
 
     ``fault_budget`` (exhaustive) caps the faults per schedule the search enumerates.
+    ``shard`` explores one of N disjoint parts (:class:`Shard`); ``budget`` is the budget of
+    the whole exploration, of which this part runs its own schedules.
+    ``symmetry`` (exhaustive, default on) explores one of several interchangeable actors
+    (:func:`symmetry_classes`) where it does not matter which goes first.
+    ``shrink`` (default on) returns the smallest counterexample found (``_shrink``), with the
+    one first found as its ``original``.  ``database`` (off by default here; on by default
+    from the command line) replays the check's saved failures first and saves a new one.
     ``check_determinism`` runs every schedule twice (:class:`DeterminismCheck`) and raises
     ``NondeterminismError`` on the first difference.
     """
@@ -174,16 +265,30 @@ def explore(
         options["preemption_bound"] = preemption_bound
     if strategy == "exhaustive" and fault_budget is not None:
         options["fault_budget"] = fault_budget
+    if strategy == "exhaustive" and symmetry:
+        options["symmetry"] = symmetry_classes(scenario, size)
+    if shard is not None:
+        options["shard"] = shard
+        if budget is not None and strategy != "exhaustive":
+            budget = len(range(shard.index, budget, shard.count))
     scheduler = make_scheduler(strategy, seed, **options)
     if check_determinism:
         scheduler = DeterminismCheck(scheduler)
     with contextlib.ExitStack() as opened:
         if factory is None:
             factory = opened.enter_context(get_backend(store_name).open())
-        return _explore(
-            scenario, store_name, size, factory, scheduler, budget, count_naive,
+        if database is not None:
+            key = database.key(scenario.name, store_name, size)
+            saved = _from_database(database, key, scenario, store_name, size, factory, scheduler)
+            if saved is not None:
+                return saved
+        result = _explore(
+            scenario, store_name, size, factory, scheduler, budget, count_naive, shrink,
             pytest_command, on_schedule,
         )  # fmt: skip
+        if database is not None and result.counterexample is not None:
+            database.save(key, result.counterexample.token)
+        return result
 
 
 def _explore(
@@ -194,6 +299,7 @@ def _explore(
     scheduler: Scheduler,
     budget: int | None,
     count_naive: bool,
+    shrink: bool,
     pytest_command: str | None,
     on_schedule: Callable[[int], None] | None,
 ) -> Exploration:
@@ -214,6 +320,8 @@ def _explore(
             schedule_index=result.schedules,
             pytest_command=pytest_command,
         )
+        if shrink:
+            counterexample = _shrunk(counterexample, scenario, size, factory, coordinator, result)
     return Exploration(
         scenario=scenario.name,
         store=store_name,

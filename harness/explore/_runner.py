@@ -18,6 +18,7 @@ import attrs
 from fleet import Coordinator
 from stores import ForkableStore
 from stores import Store
+from stores import StoreWrapper
 from stores import can_fork
 
 from .._findings import Violation
@@ -71,7 +72,7 @@ class ScheduleRunner:
         self.options = dict(coordinator or {})
         self.named = scenario.actors(size)
         self.names = tuple(name for name, _ in self.named)
-        self.checker = RunChecker(scenario, self.names)
+        self.checker = RunChecker(scenario, size, self.names)
         self._template: ForkableStore | None = None
 
     def _coordinator(self, wrap: Wrap) -> Coordinator:
@@ -80,11 +81,16 @@ class ScheduleRunner:
         coord = Coordinator(self.factory(wrap), partition="jobs", **self.options)
         if self.scenario.initial.jobs:
             drive(seed_documents(coord, self.scenario.initial))
-        for op in self.scenario.setup:
+        for op in self.scenario.setup(self.size):
             drive(perform(coord, op))
         if wrap is identity and can_fork(coord.store):
-            self._template = coord.store
-            return Coordinator(coord.store.fork(), partition="jobs", **self.options)
+            first = coord.store.fork()
+            # A subclass that inherits ``fork`` (a MemoryStore with its own update_if_match,
+            # say) would fork into its base class and hide its own behaviour: use forks only
+            # when they are the same kind of store, layer by layer.
+            if _same_layers(first, coord.store):
+                self._template = coord.store
+                return Coordinator(first, partition="jobs", **self.options)
         return coord
 
     def run(
@@ -109,6 +115,11 @@ class ScheduleRunner:
         )
         if execution.pruned:
             return Run(execution=execution, names=self.names, violations=())
+        if execution.deadlock is not None:
+            # Every actor waits on something nobody will provide: that is the finding (the
+            # deadlocked actors' results are ActorError(Deadlocked), not answers to check).
+            deadlock = execution.deadlock.violation(self.names)
+            return Run(execution=execution, names=self.names, violations=(deadlock,))
         docs = drive(coord.list_documents())
         return Run(
             execution=execution,
@@ -116,6 +127,14 @@ class ScheduleRunner:
             violations=self.checker(execution.results, docs),
             faults=tuple(coord.store.injected) if isinstance(coord.store, FaultyStore) else (),
         )
+
+
+def _same_layers(a: Store, b: Store) -> bool:
+    while isinstance(a, StoreWrapper) and isinstance(b, StoreWrapper):
+        if type(a) is not type(b):
+            return False
+        a, b = a.inner, b.inner
+    return type(a) is type(b)
 
 
 def run_schedule(

@@ -16,6 +16,7 @@ import json
 import zlib
 from collections.abc import Callable
 from collections.abc import Coroutine
+from collections.abc import Hashable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
@@ -39,6 +40,8 @@ from models import Renew
 from stores import Doc
 from stores import OutcomeUnknown
 from stores import StoreUnavailable
+
+from ..runtime import MAX_ACTORS
 
 __all__ = [
     "WON",
@@ -80,17 +83,25 @@ class UnknownScenario(LookupError):
 
 @attrs.frozen(kw_only=True)
 class Scenario:
-    """The store starts in state ``initial`` (written as documents), ``setup`` runs
-    sequentially, then ``actors(size)`` run concurrently."""
+    """The store starts in state ``initial`` (written as documents), ``setup(size)`` runs
+    sequentially, then ``actors(size)`` run concurrently.
+
+    ``size`` is the number of actors; every shipped scenario takes any size from its minimum to
+    ``MAX_ACTORS`` (what a schedule token can name).
+    """
 
     name: str
     description: str
     default_size: int
     min_size: int
     max_size: int
-    setup: tuple[FleetOp, ...]
+    setup: Callable[[int], tuple[FleetOp, ...]]
     actors: Callable[[int], list[tuple[str, tuple[FleetOp, ...]]]]
     initial: FleetState = attrs.field(factory=FleetState)
+
+
+def _fixed(*ops: FleetOp) -> Callable[[int], tuple[FleetOp, ...]]:
+    return lambda _size: ops
 
 
 def _claim_race(size: int) -> list[tuple[str, tuple[FleetOp, ...]]]:
@@ -137,6 +148,30 @@ def _complete_after_expiry(size: int) -> list[tuple[str, tuple[FleetOp, ...]]]:
     ]
 
 
+def _renew_setup(size: int) -> tuple[FleetOp, ...]:
+    # Epochs 1 .. size-2 go to stale holders h0, h1, ... (each lease runs out before the next
+    # claim); the live holder L takes the next epoch, with a lease until 2 * (size - 2) + 10.
+    stale = size - 2
+    ops: list[FleetOp] = [Enqueue(job_id="j1")]
+    ops += [Claim(job_id="j1", worker_id=f"h{i}", now=2 * i, ttl=1) for i in range(stale)]
+    ops.append(Claim(job_id="j1", worker_id="L", now=2 * stale, ttl=10))
+    return tuple(ops)
+
+
+def _renew_contention(size: int) -> list[tuple[str, tuple[FleetOp, ...]]]:
+    stale = size - 2
+    now = 2 * stale + 9  # one tick before the live lease runs out
+    return [
+        *[
+            (f"h{i}", (Renew(job_id="j1", worker_id=f"h{i}", epoch=i + 1, now=now, ttl=10),))
+            for i in range(stale)
+        ],
+        ("L", (Renew(job_id="j1", worker_id="L", epoch=stale + 1, now=now, ttl=10),)),
+        # A claimer arrives just as the live lease runs out: it races the live renewal.
+        ("C", (Claim(job_id="j1", worker_id="C", now=now + 1, ttl=10),)),
+    ]
+
+
 def _multi_job(size: int) -> list[tuple[str, tuple[FleetOp, ...]]]:
     actors: list[tuple[str, tuple[FleetOp, ...]]] = []
     for i in range(size):
@@ -156,8 +191,8 @@ _SCENARIOS: dict[str, Scenario] = {
             description="N claimers race for one freshly enqueued job",
             default_size=2,
             min_size=2,
-            max_size=8,
-            setup=(Enqueue(job_id="j1"),),
+            max_size=MAX_ACTORS,
+            setup=_fixed(Enqueue(job_id="j1")),
             actors=_claim_race,
         ),
         Scenario(
@@ -166,8 +201,8 @@ _SCENARIOS: dict[str, Scenario] = {
             "requeues the job and another worker claims it",
             default_size=3,
             min_size=3,
-            max_size=5,
-            setup=(Enqueue(job_id="j1"), Claim(job_id="j1", worker_id="A", now=0, ttl=10)),
+            max_size=MAX_ACTORS,
+            setup=_fixed(Enqueue(job_id="j1"), Claim(job_id="j1", worker_id="A", now=0, ttl=10)),
             actors=_zombie,
         ),
         Scenario(
@@ -175,8 +210,8 @@ _SCENARIOS: dict[str, Scenario] = {
             description="a worker completes just as its lease expires and another claims",
             default_size=2,
             min_size=2,
-            max_size=4,
-            setup=(Enqueue(job_id="j1"), Claim(job_id="j1", worker_id="A", now=0, ttl=10)),
+            max_size=MAX_ACTORS,
+            setup=_fixed(Enqueue(job_id="j1"), Claim(job_id="j1", worker_id="A", now=0, ttl=10)),
             actors=_complete_after_expiry,
         ),
         Scenario(
@@ -184,12 +219,47 @@ _SCENARIOS: dict[str, Scenario] = {
             description="N workers claim and complete two jobs in opposite orders",
             default_size=3,
             min_size=2,
-            max_size=4,
-            setup=(Enqueue(job_id="j1"), Enqueue(job_id="j2")),
+            max_size=MAX_ACTORS,
+            setup=_fixed(Enqueue(job_id="j1"), Enqueue(job_id="j2")),
             actors=_multi_job,
+        ),
+        Scenario(
+            name="renew-contention",
+            description="holders of stale epochs renew while the live holder renews and a "
+            "claimer arrives as the live lease runs out",
+            default_size=4,
+            min_size=3,
+            max_size=MAX_ACTORS,
+            setup=_renew_setup,
+            actors=_renew_contention,
         ),
     )
 }
+
+
+def symmetry_classes(scenario: Scenario, size: int) -> tuple[Hashable, ...]:
+    """A class per actor: actors in one class run the same program up to their own names.
+
+    Claimers of one job are the common case.  An actor named by the initial state or the
+    set-up (a lease holder) is in a class of its own, since swapping its name would change
+    the state; so is an actor whose operations mention another actor.
+    """
+    named = scenario.actors(size)
+    names = {name for name, _ in named}
+    mentioned = {getattr(op, "worker_id", None) for op in scenario.setup(size)}
+    for _, job in scenario.initial.jobs:
+        mentioned |= {job.worker, *job.runs}
+    classes: list[Hashable] = []
+    for index, (name, ops) in enumerate(named):
+        program = []
+        alone = name in mentioned
+        for op in ops:
+            fields = attrs.asdict(op)
+            if fields.pop("worker_id", name) != name or set(fields.values()) & names:
+                alone = True
+            program.append((type(op).__name__, tuple(sorted(fields.items()))))
+        classes.append(("alone", index) if alone else tuple(program))
+    return tuple(classes)
 
 
 def scenario_names() -> list[str]:
@@ -201,24 +271,35 @@ _OPS: dict[str, type[Any]] = {
 }
 
 
+def _encode_ops(ops: Sequence[FleetOp]) -> list[list[Any]]:
+    return [[type(op).__name__, attrs.asdict(op)] for op in ops]
+
+
 def adhoc_scenario(
-    initial: FleetState, actors: Sequence[tuple[str, Sequence[FleetOp]]]
+    initial: FleetState,
+    actors: Sequence[tuple[str, Sequence[FleetOp]]],
+    setup: Sequence[FleetOp] = (),
 ) -> Scenario:
-    """A one-off scenario (a Hypothesis batch, say) whose name encodes it completely, so that
-    its schedule token replays it with ``claimcheck replay`` like a shipped scenario."""
-    payload = {
+    """A one-off scenario (a Hypothesis batch, a shrunk finding) whose name encodes it
+    completely, so that its schedule token replays it with ``claimcheck replay`` like a
+    shipped scenario.  ``setup`` runs sequentially before the actors, as a shipped scenario's
+    does (a shrunk finding keeps its scenario's set-up)."""
+    payload: dict[str, Any] = {
         "initial": [[job_id, attrs.asdict(job)] for job_id, job in initial.jobs],
-        "actors": [
-            [name, [[type(op).__name__, attrs.asdict(op)] for op in ops]] for name, ops in actors
-        ],
+        "actors": [[name, _encode_ops(ops)] for name, ops in actors],
     }
+    if setup:
+        payload["setup"] = _encode_ops(setup)
     raw = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     name = "x-" + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
-    return _adhoc(name, initial, [(n, tuple(ops)) for n, ops in actors])
+    return _adhoc(name, initial, [(n, tuple(ops)) for n, ops in actors], tuple(setup))
 
 
 def _adhoc(
-    name: str, initial: FleetState, actors: list[tuple[str, tuple[FleetOp, ...]]]
+    name: str,
+    initial: FleetState,
+    actors: list[tuple[str, tuple[FleetOp, ...]]],
+    setup: tuple[FleetOp, ...] = (),
 ) -> Scenario:
     return Scenario(
         name=name,
@@ -226,7 +307,7 @@ def _adhoc(
         default_size=len(actors),
         min_size=len(actors),
         max_size=len(actors),
-        setup=(),
+        setup=_fixed(*setup),
         actors=lambda _size: list(actors),
         initial=initial,
     )
@@ -312,6 +393,7 @@ def _decode_adhoc(name: str) -> Scenario:
         ]
         if not actors or len({a for a, _ in actors}) != len(actors):
             raise _BadWorkload("the actors must be one or more, with distinct names")
+        setup = tuple(_op(k, f) for k, f in payload.get("setup", []))
     except _BadWorkload as error:
         raise UnknownScenario(
             f"the ad-hoc scenario in this token is not a valid workload: {error}; copy the "
@@ -322,7 +404,7 @@ def _decode_adhoc(name: str) -> Scenario:
             f"the ad-hoc scenario in this token cannot be decoded ({type(error).__name__}); "
             "copy the whole token exactly as it was printed."
         ) from None
-    return _adhoc(name, FleetState(jobs=jobs), actors)
+    return _adhoc(name, FleetState(jobs=jobs), actors, setup)
 
 
 def get_scenario(name: str) -> Scenario:

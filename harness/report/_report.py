@@ -175,7 +175,10 @@ def _report_data(rows: Sequence[ReportRow], title: str, meta: Mapping[str, Any])
 
 
 def _cx_data(cx: Counterexample) -> dict[str, Any]:
+    original = {"original": _cx_data(cx.original)} if cx.original is not None else {}
     return {
+        **original,
+        "from_database": cx.from_database,
         "store": cx.store,
         "scenario": cx.scenario,
         "size": cx.size,

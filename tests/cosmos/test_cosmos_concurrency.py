@@ -8,9 +8,6 @@ writes, so the race is reliable without sleeps.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import pytest
 import trio
 
@@ -19,6 +16,7 @@ from stores import Doc
 from stores import Expected
 from stores import ReadCheckWriteStore
 from stores import Store
+from stores import StoreWrapper
 from stores import Updated
 from stores import UpdateResult
 from stores.cosmos import CosmosStore
@@ -62,7 +60,7 @@ def test_twelve_concurrent_cas_with_one_token_exactly_one_wins(
     assert final.rev == doc.rev + 1
 
 
-class ReadBarrier:
+class ReadBarrier(StoreWrapper):
     """Delegates to ``inner``; each ``get`` returns only once ``parties`` gets have read.
 
     Test scaffolding for the control: it puts every racer's read before any racer's write,
@@ -70,7 +68,7 @@ class ReadBarrier:
     """
 
     def __init__(self, inner: Store, parties: int) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.parties = parties
         self.arrived = 0
         self.all_read = trio.Event()
@@ -82,23 +80,6 @@ class ReadBarrier:
             self.all_read.set()
         await self.all_read.wait()
         return doc
-
-    async def create(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc:
-        return await self.inner.create(id, partition_key, body)
-
-    async def replace(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc:
-        return await self.inner.replace(id, partition_key, body)
-
-    async def update_if_match(
-        self, id: str, partition_key: str, expected: Expected, patch: Mapping[str, Any]
-    ) -> UpdateResult:
-        return await self.inner.update_if_match(id, partition_key, expected, patch)
-
-    async def delete(self, id: str, partition_key: str) -> bool:
-        return await self.inner.delete(id, partition_key)
-
-    async def list_partition(self, partition_key: str) -> list[Doc]:
-        return await self.inner.list_partition(partition_key)
 
 
 def test_control_over_cosmos_lets_more_than_one_racer_win(

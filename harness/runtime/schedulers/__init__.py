@@ -14,6 +14,7 @@ from ._protocol import PruneExecution
 from ._protocol import ScheduleDiverged
 from ._protocol import Scheduler
 from ._protocol import SchedulerBase
+from ._protocol import Shard
 from ._protocol import UnsupportedChoice
 from ._protocol import independent
 from ._random import RandomScheduler
@@ -31,6 +32,7 @@ __all__ = [
     "ScheduleDiverged",
     "Scheduler",
     "SchedulerBase",
+    "Shard",
     "UnsupportedChoice",
     "independent",
 ]

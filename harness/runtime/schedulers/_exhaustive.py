@@ -3,6 +3,7 @@ with sleep-set reduction and a fault budget."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,6 +13,7 @@ from ._protocol import PruneExecution
 from ._protocol import ScheduleDiverged
 from ._protocol import Scheduler
 from ._protocol import SchedulerBase
+from ._protocol import Shard
 from ._protocol import independent
 
 __all__ = ["ExhaustiveScheduler"]
@@ -30,6 +32,16 @@ class _Node:
     #: Exceptional data choices (faults) made up to and including this decision.
     faults: int
     explored: list[int] = attrs.field(factory=list)
+    #: At a shard's split: the other shards' alternatives (never taken here), and the full
+    #: order of alternatives (what an unsharded search explores before each one).
+    skip: frozenset[int] = frozenset()
+    order: tuple[int, ...] = ()
+
+    def explored_before(self) -> set[int]:
+        """The alternatives an unsharded search has explored before ``chosen``."""
+        if not self.order:
+            return set(self.explored)
+        return set(self.order[: self.order.index(self.chosen)])
 
 
 @attrs.define(eq=False)
@@ -67,6 +79,11 @@ class ExhaustiveScheduler(SchedulerBase):
 
     ``reduction=False`` enumerates naively; the explorer uses it to report how many schedules
     the reduction saved (``explored`` vs the naive count).
+
+    ``shard`` (see :class:`Shard`): every schedule passes through the first decision that has
+    two or more alternatives (all decisions before it are forced); its alternatives, in order,
+    go to the parts in turn, so the parts explore disjoint subtrees whose counts add up to the
+    unsharded count.
     """
 
     name = "exhaustive"
@@ -78,12 +95,17 @@ class ExhaustiveScheduler(SchedulerBase):
         preemption_bound: int | None = None,
         reduction: bool = True,
         fault_budget: int = 1,
+        shard: Shard | None = None,
+        symmetry: Sequence[Hashable] | None = None,
     ) -> None:
         if fault_budget < 0:
             raise ValueError(f"fault_budget must be >= 0, got {fault_budget!r}.")
         self.preemption_bound = preemption_bound
         self.reduction = reduction
         self.fault_budget = fault_budget
+        self.shard = shard or Shard(0, 1)
+        self.symmetry = tuple(symmetry) if symmetry is not None else None
+        self._split_seen = False
         self._stack: list[_Node | _Choice] = []
         self._depth = 0
         self._started = False
@@ -116,6 +138,8 @@ class ExhaustiveScheduler(SchedulerBase):
             preemption_bound=self.preemption_bound,
             reduction=False,
             fault_budget=self.fault_budget,
+            shard=self.shard,
+            symmetry=self.symmetry,
         )
 
     def new_execution(self) -> bool:
@@ -129,7 +153,7 @@ class ExhaustiveScheduler(SchedulerBase):
     def _candidates(self, node: _Node) -> list[int]:
         out = []
         for t in node.enabled:
-            if t in node.sleep or t in node.explored:
+            if t in node.sleep or t in node.explored or t in node.skip:
                 continue
             if self.preemption_bound is not None:
                 pre = node.preemptions + self._is_preemption(node.previous, t, node.enabled)
@@ -186,7 +210,7 @@ class ExhaustiveScheduler(SchedulerBase):
         parent = self._last_step()
         if parent is not None:
             ran = parent.pending[parent.chosen]
-            inherited = parent.sleep | set(parent.explored) if self.reduction else frozenset()
+            inherited = parent.sleep | parent.explored_before() if self.reduction else frozenset()
             sleep = frozenset(
                 u for u in inherited if u in enabled and independent(parent.pending[u], ran)
             )
@@ -205,13 +229,47 @@ class ExhaustiveScheduler(SchedulerBase):
             preemptions=preemptions,
             faults=self._stack[-1].faults if self._stack else 0,
         )
+        if self.symmetry is not None and not self._asked_data:
+            node.skip = self._twins(node)
         candidates = self._candidates(node)
         if not candidates:
             self._pruned += 1
             raise PruneExecution
+        if len(candidates) > 1 and not self._split_seen:
+            candidates = self._split(node, candidates)
         node.chosen = candidates[0]
         self._stack.append(node)
         return node.chosen
+
+    def _twins(self, node: _Node) -> frozenset[int]:
+        """Actors interchangeable with a lower-numbered one here: the same program up to their
+        names (``symmetry``), not started yet, about to do the same operation.  Running either
+        first leads to states that differ only by swapping the two names, so only the lowest
+        is tried (symmetry reduction; with no data choices, so both behave alike)."""
+        assert self.symmetry is not None
+        started = {n.chosen for n in self._stack if isinstance(n, _Node)}
+        first: dict[tuple[Hashable, Any], int] = {}
+        twins = set()
+        for t in node.enabled:
+            if t in started:
+                continue
+            key = (self.symmetry[t], node.pending[t])
+            if key in first:
+                twins.add(t)
+            else:
+                first[key] = t
+        return frozenset(twins)
+
+    def _split(self, node: _Node, candidates: list[int]) -> list[int]:
+        """At the first branching decision, keep this shard's alternatives only: the others
+        are marked explored, so neither this execution nor backtracking visits them."""
+        self._split_seen = True
+        mine = [c for i, c in enumerate(candidates) if i % self.shard.count == self.shard.index]
+        node.skip |= frozenset(candidates) - set(mine)
+        node.order = tuple(candidates)
+        if not mine:
+            raise PruneExecution  # more shards than alternatives: this one has no subtree
+        return mine
 
     def next_int(self, bound: int, ordinary: int = 1) -> int:
         self._asked_data = True
@@ -221,8 +279,19 @@ class ExhaustiveScheduler(SchedulerBase):
         faults = self._stack[-1].faults if self._stack else 0
         exceptional = range(ordinary, bound) if faults < self.fault_budget else range(0)
         alternatives = (0, *exceptional)
+        if len(alternatives) > 1 and not self._split_seen:
+            self._split_seen = True
+            alternatives = tuple(
+                a for i, a in enumerate(alternatives) if i % self.shard.count == self.shard.index
+            )
+            if not alternatives:
+                raise PruneExecution
+        first = alternatives[0]
         choice = _Choice(
-            alternatives=alternatives, chosen=alternatives[0], ordinary=ordinary, faults=faults
+            alternatives=alternatives,
+            chosen=first,
+            ordinary=ordinary,
+            faults=faults + (first >= ordinary),
         )
         self._stack.append(choice)
         return choice.chosen

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from ._protocol import SchedulerBase
+from ._protocol import Shard
 
 if TYPE_CHECKING:
     from .._stepper import Execution
@@ -37,10 +38,14 @@ class PctScheduler(SchedulerBase):
 
     name = "pct"
 
-    def __init__(self, seed: int, *, depth: int = 3, initial_steps: int = 8) -> None:
+    def __init__(
+        self, seed: int, *, depth: int = 3, initial_steps: int = 8, shard: Shard | None = None
+    ) -> None:
         if depth < 1:
             raise ValueError(f"PCT depth must be >= 1, got {depth!r}.")
         self.seed = seed
+        self.shard = shard or Shard(0, 1)
+        self._next = self.shard.index
         self.depth = depth
         self.max_steps = initial_steps
         self._rng = random.Random(seed)
@@ -49,6 +54,9 @@ class PctScheduler(SchedulerBase):
         self._next_low = 0
 
     def new_execution(self) -> bool:
+        # One source per schedule, seeded by (seed, i): a shard runs its own schedules only.
+        self._rng.seed(hash((self.seed, self._next)))
+        self._next += self.shard.count
         self._priorities = {}
         points = self._rng.sample(range(1, self.max_steps + 1), min(self.depth - 1, self.max_steps))
         # Change point j (1-based) lowers the running actor to priority depth - j.

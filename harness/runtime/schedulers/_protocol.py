@@ -13,17 +13,39 @@ from typing import Any
 from typing import Protocol
 from typing import runtime_checkable
 
+import attrs
+
 if TYPE_CHECKING:
     from .._stepper import Execution
 
-__all__ = [
-    "PruneExecution",
-    "ScheduleDiverged",
-    "Scheduler",
-    "SchedulerBase",
-    "UnsupportedChoice",
-    "independent",
-]
+
+@attrs.frozen
+class Shard:
+    """Part ``index`` of ``count`` disjoint parts of one exploration (``--shard K/N``, 0-based
+    here, 1-based on the command line).
+
+    Random and PCT schedule ``i`` belongs to part ``i % count`` (each schedule draws from its
+    own seed, so a part can skip the others' schedules); an exhaustive search gives the
+    subtrees under its first branching decision to the parts in turn.  The parts together
+    explore exactly what one unsharded exploration does.
+    """
+
+    index: int
+    count: int
+
+    def __attrs_post_init__(self) -> None:
+        if not 0 <= self.index < self.count:
+            raise ValueError(
+                f"shard {self.index + 1}/{self.count} does not exist: K in K/N must be 1 to N."
+            )
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """``"K/N"`` (1-based, as ``--shard`` takes it)."""
+        k, sep, n = text.partition("/")
+        if not (sep and k.isascii() and k.isdigit() and n.isascii() and n.isdigit()):
+            raise ValueError(f"--shard {text!r} is not K/N (for example 1/4).")
+        return cls(int(k) - 1, int(n))
 
 
 class PruneExecution(Exception):

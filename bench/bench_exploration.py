@@ -1,0 +1,92 @@
+"""Exploration at scale: proofs by size, schedules/s at 32 actors, shrinking, sharding.
+
+Prints each figure next to its target (issue 13) and, where there is one, a reference measured
+in the same run.  Not a test: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import statistics
+import time
+
+from harness import explore
+from harness.runtime import Shard
+
+
+def proofs() -> None:
+    print("exhaustive proof of claim-race on memory (sleep sets + symmetry of unstarted claimers)")
+    for size in (2, 3, 4, 5, 6):
+        started = time.perf_counter()
+        reduced = explore("claim-race", "memory", "exhaustive", size=size, budget=None)
+        took = time.perf_counter() - started
+        line = f"  {size:>2} claimers: {reduced.schedules:>8,} schedules, {took:6.2f} s"
+        if size <= 5:
+            plain = explore(
+                "claim-race", "memory", "exhaustive", size=size, budget=None, symmetry=False
+            )
+            line += f"   (sleep sets alone: {plain.schedules:,}, x{plain.schedules / reduced.schedules:.1f})"
+        print(line + ("  proven" if reduced.complete else ""))
+        if took > 30:
+            break
+    print("  target: 10 claimers proven in under 10 s (not met: see docs/benchmarks.md)")
+    started = time.perf_counter()
+    found = explore("claim-race", "rcw-memory", "exhaustive", size=10, budget=5000, shrink=False)
+    print(
+        f"  10 claimers on rcw-memory: caught at schedule #{found.schedules} "
+        f"in {time.perf_counter() - started:.2f} s"
+    )
+
+
+def throughput() -> None:
+    for size in (2, 32):
+        started = time.perf_counter()
+        result = explore("claim-race", "memory", "random", size=size, budget=2000)
+        rate = result.schedules / (time.perf_counter() - started)
+        print(f"claim-race x{size}, random, checked: {rate:9,.0f} schedules/s", end="")
+        print("  (target >= 5,000 at 32 actors)" if size == 32 else "  (reference)")
+
+
+def shrinking() -> None:
+    lengths, times, originals = [], [], []
+    for seed in range(20):
+        started = time.perf_counter()
+        cx = explore("multi-job", "rcw-memory", "random", seed=seed, budget=500).counterexample
+        times.append(time.perf_counter() - started)
+        assert cx is not None
+        lengths.append(len(cx.trace))
+        originals.append(len((cx.original or cx).trace))
+    print(
+        f"shrinking multi-job findings, 20 seeds: median printed trace {statistics.median(lengths)} "
+        f"steps (first found: median {statistics.median(originals)}), worst {max(times):.2f} s "
+        "per finding (target: median <= 12 steps, < 2 s each)"
+    )
+
+
+def _part(args: tuple[int, int, int]) -> int:
+    index, count, budget = args
+    shard = Shard(index, count) if count > 1 else None
+    return explore("multi-job", "memory", "random", budget=budget, shard=shard).schedules
+
+
+def sharding() -> None:
+    budget = 20_000
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        pool.map(_part, [(0, 1, 10), (0, 1, 10)])  # warm both workers
+        started = time.perf_counter()
+        one = pool.map(_part, [(0, 1, budget)])[0]
+        single = one / (time.perf_counter() - started)
+        started = time.perf_counter()
+        both = sum(pool.map(_part, [(0, 2, budget), (1, 2, budget)]))
+        sharded = both / (time.perf_counter() - started)
+    print(
+        f"sharded random multi-job, {budget:,} schedules: 1 worker {single:,.0f}/s, "
+        f"2 workers {sharded:,.0f}/s = {sharded / single:.2f}x (target >= 1.7x on 2 cores)"
+    )
+
+
+if __name__ == "__main__":
+    proofs()
+    throughput()
+    shrinking()
+    sharding()
