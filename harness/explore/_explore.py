@@ -35,6 +35,7 @@ from ._runner import run_schedule
 from ._scenarios import Scenario
 from ._scenarios import get_scenario
 from ._scenarios import symmetry_classes
+from ._shrink import TOTAL_BUDGET as SHRINK_TOTAL
 from ._shrink import shrink as shrink_run
 
 __all__ = [
@@ -137,6 +138,16 @@ def _loop(
     return _LoopResult(schedules=schedules, failing=failing, exhausted=False)
 
 
+def _shrink_budget(store_name: str) -> int:
+    """Schedules a shrink may spend: thousands in process; against a server (a named backend
+    with a schedule cap), as many as one of its explorations, so shrinking stays seconds."""
+    try:
+        cap = get_backend(store_name).max_schedules
+    except LookupError:
+        cap = None
+    return SHRINK_TOTAL if cap is None else cap
+
+
 def _shrunk(
     found: Counterexample,
     scenario: Scenario,
@@ -147,7 +158,15 @@ def _shrunk(
 ) -> Counterexample:
     """``found`` shrunk (``_shrink``), with ``found`` kept as its original; or ``found``."""
     assert result.failing is not None
-    smaller = shrink_run(scenario, size, result.failing, factory, coordinator, seed=found.seed or 0)
+    smaller = shrink_run(
+        scenario,
+        size,
+        result.failing,
+        factory,
+        coordinator,
+        seed=found.seed or 0,
+        total=_shrink_budget(found.store),
+    )
     if smaller is None:
         return found
     shrunk = build_counterexample(

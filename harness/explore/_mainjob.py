@@ -100,7 +100,17 @@ def _controlled_checks(
             budget = EXHAUSTIVE_CAP if strategy == "exhaustive" else BUDGET
             if backend.max_schedules is not None:
                 budget = min(budget, backend.max_schedules)
-            result = explore(scenario, store, strategy, seed=seed, budget=budget, factory=factory)
+            # Shrinking replays hundreds of candidate schedules: cheap in process, minutes
+            # against a server (a backend with a schedule cap), where the first finding stands.
+            result = explore(
+                scenario,
+                store,
+                strategy,
+                seed=seed,
+                budget=budget,
+                factory=factory,
+                shrink=backend.max_schedules is None,
+            )
             cx = result.counterexample
             if cx is not None:
                 evidence = f"schedule #{result.schedules}: {cx.violations[0].sentence}"
