@@ -360,6 +360,10 @@ def test_the_printed_replay_command_works_when_pasted(tmp_path: Path) -> None:
         code, replayed = run_cli(*argv[1:])
         assert code == 1, (command, replayed)
         assert "claimcheck finding:" in replayed
+        # ... and the replay's own reproducer names the factory again, so it pastes too.
+        again = [line.strip() for line in replayed.splitlines() if "claimcheck replay" in line]
+        assert again
+        assert all(line.endswith("--factory tests.zoo:make_rcw") for line in again)
 
 
 def test_pytest_plugin_runs_the_suite_per_check(

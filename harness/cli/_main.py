@@ -398,6 +398,8 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
+    import attrs
+
     from ..conformance import DEFAULT_TIMEOUT
     from ..conformance import load_factory
     from ..conformance import probe_factory
@@ -414,6 +416,9 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
     if counterexample is None:
         print(f"replayed {args.token}: no violation", file=out)
         return EXIT_OK
+    if args.factory:
+        # The printed reproducer must name the factory too, or pasting it replays nothing.
+        counterexample = attrs.evolve(counterexample, factory_spec=args.factory)
     print(counterexample.render(), file=out)
     return EXIT_FINDING
 
