@@ -11,9 +11,9 @@ import pytest
 from harness import drive
 from harness.backends import FaultyStore
 from harness.backends import NamespacedStore
+from harness.conformance import CountingStore
+from harness.conformance import HistoryClock
 from harness.conformance import ValidatingStore
-from harness.explore import BatchClock
-from harness.explore import CountingStore
 from harness.explore import TracingStore
 from stores import Conflict
 from stores import Doc
@@ -149,7 +149,7 @@ def test_layers_fork_with_their_configuration() -> None:
 
 def test_the_validator_and_the_batch_counter_refuse_to_fork() -> None:
     assert not ValidatingStore(MemoryStore()).can_fork
-    assert not CountingStore(MemoryStore(), BatchClock()).can_fork
+    assert not CountingStore(MemoryStore(), HistoryClock()).can_fork
 
 
 def test_only_the_fault_layer_declares_that_it_injects_faults() -> None:

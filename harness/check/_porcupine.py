@@ -79,6 +79,29 @@ def _etcd_arg(path: str, lineno: int, f: str, raw: str) -> Any:
     )
 
 
+def _check_idle(pending: dict[int, Any], proc: int, spath: str, lineno: int) -> None:
+    """A process invokes only when its previous operation has ended."""
+    if proc in pending:
+        raise HistoryFormatError(
+            spath,
+            lineno,
+            f"process {proc} invokes while its operation from line "
+            f"{pending[proc][0]} is still pending",
+        )
+
+
+def _finish(
+    pending: dict[int, tuple[int, int, Any]], proc: int, spath: str, lineno: int, kind: str
+) -> tuple[int, int, Any]:
+    """The pending operation (invoke line, index, input) that this ``:kind`` line ends."""
+    started = pending.pop(proc, None)
+    if started is None:
+        raise HistoryFormatError(
+            spath, lineno, f":{kind} for process {proc}, which has no pending operation"
+        )
+    return started
+
+
 def read_porcupine_etcd(path: str | os.PathLike[str]) -> list[Operation[Any, Any]]:
     """The operations of a Jepsen etcd log (``jepsen/etcd_NNN.log``), for ``EtcdRegisterModel``.
 
@@ -119,22 +142,11 @@ def read_porcupine_etcd(path: str | os.PathLike[str]) -> list[Operation[Any, Any
                         f"process {proc} timed out on line {retired[proc]} and may not invoke "
                         "again (Jepsen gives the client a new process number)",
                     )
-                if proc in pending:
-                    raise HistoryFormatError(
-                        spath,
-                        lineno,
-                        f"process {proc} invokes while its operation from line "
-                        f"{pending[proc][0]} is still pending",
-                    )
+                _check_idle(pending, proc, spath, lineno)
                 pending[proc] = (lineno, len(ops), _etcd_arg(spath, lineno, fn, arg))
                 ops.append(None)
                 continue
-            started = pending.pop(proc, None)
-            if started is None:
-                raise HistoryFormatError(
-                    spath, lineno, f":{kind} for process {proc}, which has no pending operation"
-                )
-            call_line, index, inp = started
+            call_line, index, inp = _finish(pending, proc, spath, lineno, kind)
             expected_fn = {EtcdRead: "read", EtcdWrite: "write", EtcdCas: "cas"}[type(inp)]
             if fn != expected_fn:
                 raise HistoryFormatError(
@@ -231,13 +243,7 @@ def read_porcupine_kv(path: str | os.PathLike[str]) -> list[Operation[Any, Any]]
             key = _unescape(m[4])
             value = None if m[5] == "nil" else _unescape(m[6])
             if kind == "invoke":
-                if proc in pending:
-                    raise HistoryFormatError(
-                        spath,
-                        lineno,
-                        f"process {proc} invokes while its operation from line "
-                        f"{pending[proc][0]} is still pending",
-                    )
+                _check_idle(pending, proc, spath, lineno)
                 inp: Any
                 if fn == "get":
                     if value is not None:
@@ -256,12 +262,7 @@ def read_porcupine_kv(path: str | os.PathLike[str]) -> list[Operation[Any, Any]]
                 pending[proc] = (lineno, len(ops), inp)
                 ops.append(None)
                 continue
-            started = pending.pop(proc, None)
-            if started is None:
-                raise HistoryFormatError(
-                    spath, lineno, f":ok for process {proc}, which has no pending operation"
-                )
-            call_line, index, inp = started
+            call_line, index, inp = _finish(pending, proc, spath, lineno, "ok")
             expected_fn = {KvGet: "get", KvPut: "put", KvAppend: "append"}[type(inp)]
             if fn != expected_fn or key != inp.key:
                 raise HistoryFormatError(

@@ -14,6 +14,8 @@ before the checks; either raises ``FactoryError``).  Depends on ``explore``, ``c
 ``backends``, ``runtime``.
 """
 
+from ._clock import CountingStore
+from ._clock import HistoryClock
 from ._factory import FactoryError
 from ._factory import factory_name
 from ._factory import load_factory
@@ -33,7 +35,9 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "ConformanceCheck",
     "ConformanceResult",
+    "CountingStore",
     "FactoryError",
+    "HistoryClock",
     "LabelAudit",
     "NonConformance",
     "ValidatingStore",

@@ -30,8 +30,6 @@ from ..backends import FaultyStore
 from ..check import HistoryRecorder
 from ..check import Operation
 from ..check import check_operations
-from ..explore import BatchClock
-from ..explore import CountingStore
 from ..explore import Exploration
 from ..explore import ScheduleFinding
 from ..explore import explore
@@ -40,6 +38,8 @@ from ..runtime import ActorError
 from ..runtime import drive
 from ..runtime import run_actors
 from ..runtime.schedulers import RandomScheduler
+from ._clock import CountingStore
+from ._clock import HistoryClock
 from ._labels import LabelAudit
 from ._labels import dishonest
 from ._parallel import Pool
@@ -163,7 +163,7 @@ def check_exploration(
 
 def _register_history(make: Callable[[], Store], seed: int) -> list[Operation[Any, Any]]:
     """One random schedule of 4 actors doing get-then-cas twice on two documents."""
-    clock = BatchClock()
+    clock = HistoryClock()
     store = CountingStore(make(), clock)
     recorder = HistoryRecorder()
     keys = ("k0", "k1")

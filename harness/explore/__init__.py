@@ -14,8 +14,6 @@ tasks), ``_mainjob`` (the main job's table).  Depends on ``runtime``, ``check``,
 from typing import TYPE_CHECKING
 from typing import Any
 
-from ._batch import _Clock as BatchClock
-from ._batch import _CountingStore as CountingStore
 from ._concurrent import run_concurrently
 from ._counterexample import STRATEGIES
 from ._counterexample import Counterexample
@@ -57,11 +55,9 @@ if TYPE_CHECKING:  # at run time, loaded on first use by __getattr__ below
 __all__ = [
     "DEFAULT_STORES",
     "STRATEGIES",
-    "BatchClock",
     "BatchFinding",
     "CheckRow",
     "Counterexample",
-    "CountingStore",
     "Exploration",
     "FailureDatabase",
     "Run",

@@ -8,7 +8,6 @@ exactly as a scenario run is (``_verdict``), from that model state.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,11 +17,8 @@ from fleet import Coordinator
 from models import FleetLinearModel
 from models import FleetOp
 from models import FleetState
-from stores import Doc
-from stores import Expected
 from stores import Store
 from stores import StoreWrapper
-from stores import UpdateResult
 
 from .._findings import who_raised
 from ..check import CheckResult
@@ -48,70 +44,6 @@ def _unfaulted(store: Store) -> Store:
     """The store to read the final state from: past a fault layer, which is under test only
     while the actors run."""
     return store.inner if isinstance(store, StoreWrapper) and store.injects_faults else store
-
-
-class _Clock:
-    """Logical time: the number of store operations completed so far.
-
-    A return is stamped ``2k`` and an invoke ``2k + 1`` (k = operations completed), so an
-    operation that returned before another was invoked is strictly earlier, even though both
-    happened "at" k: the checker's intervals are closed.
-    """
-
-    def __init__(self) -> None:
-        self.completed = 0
-
-    def invoke_time(self) -> int:
-        return 2 * self.completed + 1
-
-    def return_time(self) -> int:
-        return 2 * self.completed
-
-
-class _CountingStore(StoreWrapper):
-    """Counts completed operations of ``inner`` for :class:`_Clock`; adds no scheduling point."""
-
-    # The clock times one batch: a copy counting into it, or into a clock of its own, would
-    # stamp a history it does not belong to.
-    forkable = False
-
-    def __init__(self, inner: Store, clock: _Clock) -> None:
-        super().__init__(inner)
-        self.clock = clock
-
-    async def _count(self, coro: Any) -> Any:
-        try:
-            return await coro
-        finally:
-            self.clock.completed += 1
-
-    async def create(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc:
-        doc: Doc = await self._count(self.inner.create(id, partition_key, body))
-        return doc
-
-    async def get(self, id: str, partition_key: str) -> Doc | None:
-        doc: Doc | None = await self._count(self.inner.get(id, partition_key))
-        return doc
-
-    async def replace(self, id: str, partition_key: str, body: Mapping[str, Any]) -> Doc:
-        doc: Doc = await self._count(self.inner.replace(id, partition_key, body))
-        return doc
-
-    async def update_if_match(
-        self, id: str, partition_key: str, expected: Expected, patch: Mapping[str, Any]
-    ) -> UpdateResult:
-        result: UpdateResult = await self._count(
-            self.inner.update_if_match(id, partition_key, expected, patch)
-        )
-        return result
-
-    async def delete(self, id: str, partition_key: str) -> bool:
-        done: bool = await self._count(self.inner.delete(id, partition_key))
-        return done
-
-    async def list_partition(self, partition_key: str) -> list[Doc]:
-        docs: list[Doc] = await self._count(self.inner.list_partition(partition_key))
-        return docs
 
 
 @attrs.frozen(kw_only=True)

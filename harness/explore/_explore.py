@@ -194,30 +194,14 @@ def _from_database(
     scheduler: Scheduler,
 ) -> Exploration | None:
     """The first saved failure of this check that still fails; the others are dropped."""
-    coordinator = coordinator_options(store_name)
     for text in database.fetch(key):
         try:
-            token = decode(text)
-            saved = get_scenario(token.scenario)
-            replaying = ReplayScheduler(token.steps, token.data)
-            run = run_schedule(saved, token.size, factory, replaying, coordinator=coordinator)
-            replaying.check_complete(run.execution.schedule)
+            found = replay(text, factory=factory)
         except (ValueError, LookupError):
-            run = None  # it no longer replays: the code or the scenario changed
-        if run is None or not run.violations:
+            found = None  # it no longer replays: the code or the scenario changed
+        if found is None:
             database.delete(key, text)
             continue
-        found = build_counterexample(
-            scenario=saved,
-            store=store_name,
-            size=token.size,
-            factory=factory,
-            coordinator=coordinator,
-            run=run,
-            strategy="replay",
-            seed=None,
-            schedule_index=0,
-        )
         return Exploration(
             scenario=scenario.name,
             store=store_name,
