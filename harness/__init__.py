@@ -59,6 +59,8 @@ if TYPE_CHECKING:
     from .check import write_jsonl as write_jsonl
     from .cli import Progress as Progress
     from .explore import STRATEGIES as STRATEGIES
+    from .explore import CoordinatorMisuse as CoordinatorMisuse
+    from .explore import CoordinatorSpec as CoordinatorSpec
     from .explore import Counterexample as Counterexample
     from .explore import Exploration as Exploration
     from .explore import Scenario as Scenario
@@ -66,6 +68,7 @@ if TYPE_CHECKING:
     from .explore import UnknownScenario as UnknownScenario
     from .explore import explore as explore
     from .explore import get_scenario as get_scenario
+    from .explore import load_coordinator as load_coordinator
     from .explore import make_scheduler as make_scheduler
     from .explore import replay as replay
     from .explore import run_schedule as run_schedule
@@ -124,6 +127,8 @@ _MODULES: dict[str, tuple[str, ...]] = {
     ".cli": ("Progress",),
     ".explore": (
         "STRATEGIES",
+        "CoordinatorMisuse",
+        "CoordinatorSpec",
         "Counterexample",
         "Exploration",
         "Scenario",
@@ -131,6 +136,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "UnknownScenario",
         "explore",
         "get_scenario",
+        "load_coordinator",
         "make_scheduler",
         "replay",
         "run_schedule",

@@ -12,12 +12,13 @@ carries the reproducer.  Misuse of the harness is never a ``Finding``: it is a t
 from __future__ import annotations
 
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
 import attrs
 
-__all__ = ["Finding", "OpRef", "Violation", "ViolationKind", "who_raised"]
+__all__ = ["BadAnswer", "Finding", "OpRef", "Violation", "ViolationKind", "who_raised"]
 
 #: What kind of property broke.  ``double-assignment``: two callers were told they hold the
 #: same epoch of the same job.  ``invariant``: the final state breaks one of the model's state
@@ -60,6 +61,11 @@ class Violation:
         return self.sentence
 
 
+class BadAnswer(Exception):
+    """A coordinator answered with something that is no fleet answer (a user's coordinator
+    returning ``None``, a result for another job, ...): a finding about the coordinator."""
+
+
 class Finding(AssertionError):
     """Base class of every finding: a broken property, with its reproducer in the message."""
 
@@ -68,20 +74,23 @@ _HARNESS = Path(__file__).resolve().parent
 _FLEET = _HARNESS.parent / "fleet"
 
 
-def who_raised(error: BaseException) -> str:
+def who_raised(error: BaseException, coordinator: Sequence[Path] = ()) -> str:
     """Who raised ``error``, from where its traceback ends, with the place: "the coordinator
     raised KeyError: 'status' (fleet/_coordinator.py:120)".
 
-    The coordinator (``fleet``) and the harness are named as such; anything else (``stores``,
-    a user's backend, a client library) is the store.  A finding must never blame the store
-    for the coordinator's or the harness's own error.
+    The coordinator (``fleet``, or a user's coordinator's source files ``coordinator``) and
+    the harness are named as such; anything else (``stores``, a user's backend, a client
+    library) is the store.  A finding must never blame the store for the coordinator's or the
+    harness's own error.  A :class:`BadAnswer` is the coordinator's, whoever raised it.
     """
+    if isinstance(error, BadAnswer):
+        return f"the coordinator answered what no coordinator may: {error}"
     frames = traceback.extract_tb(error.__traceback__)
     where, who = "", "the store"
     if frames:
         path = Path(frames[-1].filename).resolve()
         where = f" ({path.parent.name}/{path.name}:{frames[-1].lineno})"
-        if path.is_relative_to(_FLEET):
+        if path.is_relative_to(_FLEET) or path in coordinator:
             who = "the coordinator"
         elif path.is_relative_to(_HARNESS):
             who = "the harness"

@@ -62,6 +62,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "disjoint part (spread over workers by -n or --tx); the merged count is printed",
     )
     group.addoption(
+        "--harness-coordinator",
+        action="store",
+        default=None,
+        metavar="MODULE:FACTORY",
+        help="--harness-explore checks this coordinator (FACTORY(store, clock) -> coordinator) "
+        "instead of fleet.Coordinator",
+    )
+    group.addoption(
         "--harness-shards",
         action="store",
         type=int,
@@ -190,6 +198,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         pass  # the backend is down: every check item reports it as infrastructure
 
 
+def _check_coordinator(spec: str) -> None:
+    """A coordinator that cannot be loaded or built is bad usage, before any item runs."""
+    from .explore import CoordinatorMisuse
+    from .explore import load_coordinator
+
+    try:
+        load_coordinator(spec, try_it=True)
+    except CoordinatorMisuse as error:
+        raise pytest.UsageError(f"--harness-coordinator: {error}") from None
+
+
 class ExplorePartItem(pytest.Item):
     """Part ``index`` of ``count`` of one exploration (``--harness-explore``).
 
@@ -216,6 +235,8 @@ class ExplorePartItem(pytest.Item):
             budget=budget,
             size=size,
             shard=Shard(self.index, self.count),
+            coordinator=self.config.getoption("harness_coordinator"),
+            pytest_command=_explore_command(self.config),
         )
         self.user_properties.append(("claimcheck_schedules", result.schedules))
         self.user_properties.append(("claimcheck_complete", result.complete))
@@ -233,6 +254,20 @@ class ExplorePartItem(pytest.Item):
 
     def reportinfo(self) -> tuple[str, int | None, str]:
         return self.spec, None, f"claimcheck explore {self.spec} part {self.index + 1}/{self.count}"
+
+
+def _explore_command(config: pytest.Config) -> str:
+    """The pytest command line that reruns this exploration with this seed."""
+    words = [
+        "pytest",
+        f"--harness-explore={config.getoption('harness_explore')}",
+        f"--harness-shards={config.getoption('harness_shards')}",
+        f"--harness-seed={config.stash[_SEED_KEY]}",
+    ]
+    coordinator = config.getoption("harness_coordinator")
+    if coordinator:
+        words.append(f"--harness-coordinator={coordinator}")
+    return " ".join(words)
 
 
 def _explore_spec(spec: str) -> tuple[str, str, str, int | None, int | None]:
@@ -287,8 +322,15 @@ def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
     explore_spec = config.getoption("harness_explore")
+    coordinator = config.getoption("harness_coordinator")
+    if coordinator and not explore_spec:
+        raise pytest.UsageError(
+            "--harness-coordinator needs --harness-explore SCENARIO:STORE:STRATEGY to check it"
+        )
     if explore_spec:
         _explore_spec(explore_spec)
+        if coordinator:
+            _check_coordinator(coordinator)
         count = int(config.getoption("harness_shards"))
         if count < 1:
             raise pytest.UsageError(f"--harness-shards must be at least 1, got {count}.")

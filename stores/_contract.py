@@ -164,7 +164,10 @@ class Store(Protocol):
     Arguments: ``id`` and ``partition_key`` are non-empty ``str``; ``body`` is a mapping with
     ``str`` keys and JSON values; ``patch`` maps top-level fields to their new values.  Anything
     else raises :class:`StoreMisuse` naming the argument (``document_key``,
-    ``validate_expected``, ``validate_patch`` and ``freeze_body`` do it).  ``(partition_key,
+    ``validate_expected``, ``validate_patch`` and ``freeze_body`` do it).  A backend may
+    reserve the few top-level field names it keeps its own data under, if it documents them
+    and rejects them with :class:`StoreMisuse` (``CosmosStore``: ``id``, ``pk`` and its
+    ``_``-prefixed fields).  ``(partition_key,
     id)`` names a document: the same id in two partitions is two documents.
 
     Bodies are copied on the way in: once a call has returned, its caller may change or reuse

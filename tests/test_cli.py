@@ -164,6 +164,9 @@ def test_main_job_passes_correct_stores_and_catches_controls(
     assert f"report: {tmp_path / 'main-job.html'}" in out
     assert re.search(r"memory\s+exhaustive claim-race\s+pass", out)
     assert re.search(r"rcw-memory\s+trio claim-race x2\s+caught", out)
+    # A user's coordinator (examples.lease_coordinator) and its read-check-write control.
+    assert re.search(r"memory/lease-coordinator\s+exhaustive claim-race\s+pass", out)
+    assert re.search(r"memory/naive-lease-coordinator\s+random zombie-lease\s+caught", out)
     assert "MISSED" not in out
     assert "FAIL" not in out
     assert "correct stores pass, controls caught" in out

@@ -149,6 +149,7 @@ def test_json_report_holds_meta_backends_checks_and_counterexamples(tmp_path: Pa
         "evidence": "500 schedules (seed 0), no violation",
         "schedules": 500,
         "counterexample": None,
+        "reproducer": [],
     }
     assert (caught["verdict"], caught["as_expected"], caught["schedules"]) == ("caught", True, 1)
     (cx,) = data["counterexamples"]
@@ -165,6 +166,23 @@ def test_json_report_holds_meta_backends_checks_and_counterexamples(tmp_path: Pa
         "end": 3,
         "violating": True,
     }
+
+
+def test_a_failure_without_a_schedule_shows_its_reproducer(tmp_path: Path) -> None:
+    lines = ("claimcheck conformance mypkg:make --seed 3", "import asyncio  # the program")
+    row = CheckRow(
+        store="mypkg-make",
+        control=False,
+        check="endurance",
+        failed=True,
+        evidence="threads grew from 3 to 40 <over>",
+        reproducer=lines,
+    )
+    data, page = _report(tmp_path, [row])
+    assert data["checks"][0]["reproducer"] == list(lines)
+    assert 'id="reproducers"' in page
+    assert "claimcheck conformance mypkg:make --seed 3" in page
+    assert "&lt;over&gt;" in page  # escaped like every other text from a run
 
 
 def test_schedules_given_in_meta_win_over_the_sum_of_the_evidence(tmp_path: Path) -> None:

@@ -6,7 +6,9 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
+from contextlib import ExitStack
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 from typing import Any
 
 import attrs
@@ -14,6 +16,12 @@ import attrs
 from stores import MemoryStore
 from stores import ReadCheckWriteStore
 from stores import Store
+
+from ._namespace import NamespacedStore
+
+if TYPE_CHECKING:
+    from stores.cosmos import CosmosStore
+    from stores.emulator import EmulatorHandle
 
 __all__ = [
     "Backend",
@@ -65,6 +73,12 @@ class Backend:
     max_schedules: int | None = None
     #: Trials per true-concurrency check in the main job.
     trials: int = 20
+    #: Whether the main job runs trio trials (true concurrency) on it: not for a store that
+    #: awaits asyncio itself.
+    trio_trials: bool = True
+    #: The main job's controlled checks, ``(scenario, strategy)``; None: every scenario with
+    #: every strategy.  A slow backend that adds little over another one runs a few.
+    main_checks: tuple[tuple[str, str], ...] | None = None
 
 
 def coordinator_options(name: str) -> Mapping[str, Any]:
@@ -99,6 +113,59 @@ def _rcw_sqlite() -> Iterator[Callable[[Wrap], Store]]:
         yield lambda wrap: ReadCheckWriteStore(wrap(make()))
 
 
+class _Namespaces:
+    """Fresh, empty stores in one shared container (see ``_cosmos_stores``), one at a time.
+    ``make()`` gives the store a namespace wraps and what releases it once its schedule is
+    over (after the namespace itself was closed).
+
+    Every store gets the **same** namespace, emptied (purged) before the next store is made.
+    The namespace is in the partition key the inner store puts in its scheduling labels, and
+    the exhaustive search compares the labels of one schedule with those of earlier schedules:
+    a namespace per schedule made two writes to one document look independent, and the search
+    skipped their other order (the conformance check "scheduling labels" shows it).
+    """
+
+    def __init__(self, make: Callable[[], tuple[Store, Callable[[NamespacedStore], None]]]):
+        import uuid
+
+        self._make = make
+        # The run id only keeps runs against a shared real account apart; it decides nothing.
+        self._run = uuid.uuid4().hex[:8]
+        self._current: list[tuple[NamespacedStore, Callable[[NamespacedStore], None]]] = []
+
+    def fresh(self) -> Store:
+        self.close()
+        inner, release = self._make()
+        store = NamespacedStore(inner, self._run)
+        self._current.append((store, release))
+        return store
+
+    def close(self) -> None:
+        while self._current:
+            store, release = self._current.pop()
+            store.close()
+            release(store)
+
+
+def _shared_cosmos(stack: ExitStack) -> tuple[CosmosStore, EmulatorHandle | None]:
+    """The container every schedule's namespace lives in: on ``COSMOS_ENDPOINT``/``COSMOS_KEY``
+    (a real account, or Microsoft's emulator), else on an embedded endpoint started here and
+    stopped with ``stack``.  A failure to start raises ``EmulatorError`` (exit 3 from the CLI)."""
+    import os
+
+    from stores.cosmos import CosmosStore
+    from stores.emulator import start_emulator
+
+    if os.environ.get("COSMOS_ENDPOINT"):
+        shared = CosmosStore.from_env(database="claimcheck", container="harness")
+        emulator = None
+    else:
+        emulator = stack.enter_context(start_emulator())
+        shared = CosmosStore.for_emulator(emulator, database="claimcheck")
+    stack.enter_context(shared)
+    return shared, emulator
+
+
 @contextmanager
 def _cosmos_stores() -> Iterator[Callable[[], Store]]:
     """Fresh, empty Cosmos-backed stores: one container, a private namespace per store.
@@ -113,39 +180,63 @@ def _cosmos_stores() -> Iterator[Callable[[], Store]]:
     ``Backend``), and a normal exit purges the last: the container never holds more than the
     schedule in progress, so every query costs the same at the end of a run as at its start.
     """
-    import itertools
-    import os
-    import uuid
-    from contextlib import ExitStack
+    with ExitStack() as stack:
+        shared, _ = _shared_cosmos(stack)
+        namespaces = _Namespaces(lambda: (shared, lambda _: None))
+        yield namespaces.fresh
+        # Not on an exception: the endpoint may be what failed, and the error must come out.
+        namespaces.close()
 
-    from stores.cosmos import CosmosStore
-    from stores.emulator import start_emulator
 
-    from ._namespace import NamespacedStore
+@contextmanager
+def _aio_cosmos_stores() -> Iterator[Callable[[], Store]]:
+    """Fresh, empty ``AioCosmosStore``s, as ``_cosmos_stores`` gives ``CosmosStore``s: each
+    with a client of its own (its aiohttp session belongs to this thread's controlled loop, and
+    no schedule may depend on connections an earlier one pooled), in a namespace of the shared
+    container, purged by the synchronous store and closed once its schedule is over.
+
+    Every run inside the block starts under the asyncio control (``use_runtime``): aiohttp
+    needs a task from its first request, which the stepper cannot see coming.
+    """
+    from stores.cosmos import AioCosmosStore
+
+    from ..runtime import drive
+    from ..runtime import use_runtime
 
     with ExitStack() as stack:
-        if os.environ.get("COSMOS_ENDPOINT"):
-            shared = CosmosStore.from_env(database="claimcheck", container="harness")
-        else:
-            emulator = stack.enter_context(start_emulator())
-            shared = CosmosStore.for_emulator(emulator, database="claimcheck")
-        stack.enter_context(shared)
-        # The run id only keeps runs against a shared real account apart; it decides nothing.
-        run = uuid.uuid4().hex[:8]
-        counter = itertools.count()
-        current: list[NamespacedStore] = []
+        shared, emulator = _shared_cosmos(stack)
+        stack.enter_context(use_runtime("asyncio"))
 
-        def fresh() -> Store:
-            while current:
-                current.pop().close()
-            store = NamespacedStore(shared, f"{run}-{next(counter)}")
-            current.append(store)
-            return store
+        def make() -> tuple[Store, Callable[[NamespacedStore], None]]:
+            if emulator is None:
+                store = AioCosmosStore.from_env(
+                    database="claimcheck", container="harness", create_if_missing=False
+                )
+            else:
+                store = AioCosmosStore.for_emulator(
+                    emulator, database="claimcheck", create_if_missing=False
+                )
 
-        yield fresh
-        # Not on an exception: the endpoint may be what failed, and the error must come out.
-        for store in current:
-            store.close()
+            def release(namespace: NamespacedStore) -> None:
+                try:
+                    for partition in sorted(namespace.partitions):
+                        shared.purge_partition(f"{namespace.prefix}~{partition}")
+                finally:
+                    drive(store.aclose(), runtime="asyncio")
+
+            return store, release
+
+        namespaces = _Namespaces(make)
+        try:
+            yield namespaces.fresh
+        except BaseException:
+            # The endpoint may be what failed: close the clients, purge nothing.
+            for store, _ in namespaces._current:
+                inner = store.inner
+                if isinstance(inner, AioCosmosStore):
+                    drive(inner.aclose(), runtime="asyncio")
+            raise
+        namespaces.close()
 
 
 @contextmanager
@@ -157,6 +248,18 @@ def _cosmos() -> Iterator[Callable[[Wrap], Store]]:
 @contextmanager
 def _rcw_cosmos() -> Iterator[Callable[[Wrap], Store]]:
     with _cosmos_stores() as make:
+        yield lambda wrap: ReadCheckWriteStore(wrap(make()))
+
+
+@contextmanager
+def _cosmos_aio() -> Iterator[Callable[[Wrap], Store]]:
+    with _aio_cosmos_stores() as make:
+        yield lambda wrap: wrap(make())
+
+
+@contextmanager
+def _rcw_cosmos_aio() -> Iterator[Callable[[Wrap], Store]]:
+    with _aio_cosmos_stores() as make:
         yield lambda wrap: ReadCheckWriteStore(wrap(make()))
 
 
@@ -227,6 +330,41 @@ register(
         open=_rcw_cosmos,
         max_schedules=40,
         trials=8,
+    )
+)
+#: The asyncio Cosmos store in the main job: the same items and server as ``cosmos``, so the
+#: race the control loses (with every strategy) and one lease scenario with the two sampling
+#: strategies; every scenario and strategy runs on it from the command line.
+_AIO_MAIN_CHECKS = (
+    ("claim-race", "random"),
+    ("claim-race", "pct"),
+    ("claim-race", "exhaustive"),
+    ("zombie-lease", "random"),
+    ("zombie-lease", "pct"),
+)
+
+
+register(
+    Backend(
+        name="cosmos-aio",
+        control=False,
+        description="AioCosmosStore via azure.cosmos.aio on aiohttp, under the asyncio control "
+        "(embedded endpoint, or COSMOS_ENDPOINT/KEY)",
+        open=_cosmos_aio,
+        max_schedules=40,
+        trio_trials=False,
+        main_checks=_AIO_MAIN_CHECKS,
+    )
+)
+register(
+    Backend(
+        name="rcw-cosmos-aio",
+        control=True,
+        description="ReadCheckWriteStore(AioCosmosStore(...)): the pre-fix CAS, must fail",
+        open=_rcw_cosmos_aio,
+        max_schedules=40,
+        trio_trials=False,
+        main_checks=_AIO_MAIN_CHECKS,
     )
 )
 register(

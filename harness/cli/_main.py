@@ -119,6 +119,12 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
         help="print findings as first found, not shrunk",
     )
     run.add_argument(
+        "--coordinator",
+        metavar="MODULE:FACTORY",
+        help="check your own coordinator (FACTORY(store, clock) -> coordinator) instead of "
+        "fleet.Coordinator; default store: memory",
+    )
+    run.add_argument(
         "--no-database",
         action="store_true",
         help="do not replay or save failures (.claimcheck/failures, or $CLAIMCHECK_DATABASE)",
@@ -157,6 +163,9 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     rep.add_argument("token")
     rep.add_argument(
         "--factory", metavar="MODULE:FACTORY", help="the store factory (conformance findings)"
+    )
+    rep.add_argument(
+        "--coordinator", metavar="MODULE:FACTORY", help="the coordinator the token was found on"
     )
 
     conf = sub.add_parser(
@@ -201,7 +210,11 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 #: Names of other layers that tests replace on this module; :func:`_lazy` imports them.
-_LAZY = {"DEFAULT_STORES": "..explore", "write_report": "..report"}
+_LAZY = {
+    "DEFAULT_STORES": "..explore",
+    "DEFAULT_COORDINATORS": "..explore",
+    "write_report": "..report",
+}
 
 
 def _lazy(name: str) -> Any:
@@ -265,6 +278,7 @@ def _run_main_job(args: argparse.Namespace, out: TextIO, seed: int) -> int:
     import shutil
 
     DEFAULT_STORES = _lazy("DEFAULT_STORES")
+    coordinators = _lazy("DEFAULT_COORDINATORS")
     from ..explore import main_job
     from ..explore import planned_checks
     from ..explore import render_table
@@ -273,9 +287,13 @@ def _run_main_job(args: argparse.Namespace, out: TextIO, seed: int) -> int:
     _check_report_dir(args.report_dir)
     started = time.perf_counter()
     when = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-    print(f"claimcheck main job: stores {', '.join(DEFAULT_STORES)}, seed {seed}", file=out)
+    print(
+        f"claimcheck main job: stores {', '.join(DEFAULT_STORES)}; coordinators "
+        f"{', '.join(spec for _, spec, _ in coordinators)} on memory; seed {seed}",
+        file=out,
+    )
     counts = {"done": 0, "schedules": 0, "findings": 0}
-    with Progress(sys.stderr, planned_checks(DEFAULT_STORES)) as progress:
+    with Progress(sys.stderr, planned_checks(DEFAULT_STORES, coordinators)) as progress:
 
         def on_row(row: CheckRow) -> None:
             counts["done"] += 1
@@ -287,7 +305,7 @@ def _run_main_job(args: argparse.Namespace, out: TextIO, seed: int) -> int:
                 findings=counts["findings"],
             )
 
-        rows = main_job(DEFAULT_STORES, seed=seed, on_row=on_row)
+        rows = main_job(DEFAULT_STORES, seed=seed, on_row=on_row, coordinators=coordinators)
     width = shutil.get_terminal_size((110, 20)).columns
     print(render_table(rows, width=max(width, 100)), file=out)
     bad = [r for r in rows if not r.as_expected]
@@ -319,6 +337,7 @@ def _run_main_job(args: argparse.Namespace, out: TextIO, seed: int) -> int:
             "started": when,
             "elapsed": round(took, 2),
             "stores": list(DEFAULT_STORES),
+            "coordinators": [spec for _, spec, _ in coordinators],
         },
     )
     return EXIT_FINDING if bad else EXIT_OK
@@ -338,10 +357,11 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     seed = _seed(args.seed)
     focused = (
         args.store or args.scenario or args.scheduler or args.budget or args.size or args.shard
-    ) or args.fault_budget is not None
+    ) or (args.fault_budget is not None or args.coordinator)
     if not focused and not args.check_determinism:
         return _run_main_job(args, out, seed)
-    stores = args.store or list(DEFAULT_STORES)
+    coordinator = _user_coordinator(args.coordinator)  # before any store is opened
+    stores = args.store or (["memory"] if coordinator else list(DEFAULT_STORES))
     scenarios = args.scenario or scenario_names()
     strategies = args.scheduler or list(STRATEGIES)
     for name in stores:
@@ -382,6 +402,7 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
                         shard=shard,
                         shrink=not args.no_shrink,
                         database=database,
+                        coordinator=coordinator,
                     )
                     head = f"{store} {scenario_name} {strategy}:"
                     if shard is not None:
@@ -395,6 +416,12 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
                         extra = f" (complete{bound})" if result.complete else ""
                         print(f"{head} {result.schedules} schedules{extra}, no violation", file=out)
     return EXIT_FINDING if found else EXIT_OK
+
+
+def _user_coordinator(spec: str | None) -> Any:
+    from ..explore import load_coordinator
+
+    return None if spec is None else load_coordinator(spec, try_it=True)
 
 
 def _cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
@@ -412,7 +439,9 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
         # store is bad input (exit 2), before anything is replayed.
         probe_factory(make, label=args.factory, timeout=DEFAULT_TIMEOUT)
         factory = lambda wrap: wrap(make())  # noqa: E731
-    counterexample = replay(args.token, factory=factory)
+    counterexample = replay(
+        args.token, factory=factory, coordinator=_user_coordinator(args.coordinator)
+    )
     if counterexample is None:
         print(f"replayed {args.token}: no violation", file=out)
         return EXIT_OK
@@ -469,6 +498,7 @@ def _cmd_conformance(args: argparse.Namespace, out: TextIO) -> int:
             evidence=c.evidence,
             counterexample=c.counterexample,
             schedules=c.schedules,
+            reproducer=c.reproducer,
         )
         for c in result.checks
     ]

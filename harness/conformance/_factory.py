@@ -15,7 +15,6 @@ the store's ``close()`` (or awaits its ``aclose()``), or exits the context manag
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import traceback
 from collections.abc import Callable
@@ -28,6 +27,9 @@ from stores import Store
 from stores import StoreUnavailable
 from stores import StoreWrapper
 
+from .._loading import SpecError
+from .._loading import describe_exit
+from .._loading import resolve
 from ._watchdog import Hang
 from ._watchdog import within
 
@@ -61,33 +63,13 @@ class FactoryError(Exception):
 
 def load_factory(spec: str) -> StoreFactory:
     """``"package.module:attribute"`` -> the factory it names (a callable returning a Store)."""
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise FactoryError(
-            f"store factory {spec!r} is not MODULE:FACTORY; pass e.g. mypkg.stores:make_store"
-        )
     try:
-        module = importlib.import_module(module_name)
-    except SystemExit as error:
-        # A module that exits on import would otherwise end the run with its own exit code
-        # and not a word of output.
-        raise FactoryError(
-            f"module {module_name!r} of the store factory {spec} called {describe_exit(error)} "
-            "while being imported; a store factory must return a store"
-        ) from None
-    except KeyboardInterrupt:
-        raise
-    except BaseException as error:
-        raise FactoryError(
-            f"cannot import module {module_name!r} for store factory {spec!r}: "
-            f"{type(error).__name__}: {error}"
-        ) from None
-    factory = module
-    for part in attr.split("."):
-        try:
-            factory = getattr(factory, part)
-        except AttributeError:
-            raise FactoryError(f"module {module_name!r} has no attribute {attr!r}") from None
+        factory = resolve(spec, "store factory", "mypkg.stores:make_store")
+    except SpecError as error:
+        message = str(error)
+        if "while being imported" in message:
+            message += "; a store factory must return a store"
+        raise FactoryError(message) from None
     if not callable(factory):
         raise FactoryError(f"{spec!r} is not callable; it must return a fresh, empty Store")
     return _as_used(factory)
@@ -258,11 +240,6 @@ def _has_operation(value: object, op: str) -> bool:
         return callable(getattr(value, op, None))
     except Exception:  # a property or __getattr__ that raises: not an operation either
         return False
-
-
-def describe_exit(error: SystemExit) -> str:
-    """``sys.exit(7)``, as the call that raised ``error``."""
-    return "sys.exit()" if error.code is None else f"sys.exit({error.code!r})"
 
 
 def factory_name(spec: str) -> str:

@@ -112,7 +112,7 @@ async def _replace(s: Store) -> int:
 
 async def _listing(s: Store) -> int:
     for id in ("c", "a", "b"):
-        await s.create(id, "p", {"id": id})
+        await s.create(id, "p", {"named": id})
     await s.create("q", "other", {})
     ids = [d.id for d in await s.list_partition("p")]
     expect(ids == ["a", "b", "c"], f"list_partition gave {ids}, expected ['a', 'b', 'c']")

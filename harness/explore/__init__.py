@@ -1,7 +1,8 @@
 """The explore layer: scenarios run under schedules, checked, and turned into reproducers.
 
 Layout: ``_scenarios`` (shipped and ad-hoc scenarios, what an actor does), ``_verdict`` (the one
-fleet check: a run recorded as a history, checked through the reference model), ``_runner``
+fleet check: a run recorded as a history, checked through the reference model), ``_coordinators`` (the coordinator under test: ``fleet``'s or a
+user's), ``_runner``
 (running and checking one schedule), ``_counterexample`` (traces, timelines, reproducers: one
 builder for exploration and replay), ``_explore`` (opening the backend, the exploration loop,
 replay), ``_trace`` (the tracing store), ``_batch`` (one concurrent batch of a state machine),
@@ -15,6 +16,11 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from ._concurrent import run_concurrently
+from ._coordinators import CoordinatorLike
+from ._coordinators import CoordinatorMisuse
+from ._coordinators import CoordinatorSpec
+from ._coordinators import ScenarioClock
+from ._coordinators import load_coordinator
 from ._counterexample import STRATEGIES
 from ._counterexample import Counterexample
 from ._counterexample import ScheduleFinding
@@ -27,6 +33,7 @@ from ._explore import UnknownStrategy
 from ._explore import explore
 from ._explore import make_scheduler
 from ._explore import replay
+from ._mainjob import DEFAULT_COORDINATORS
 from ._mainjob import DEFAULT_STORES
 from ._mainjob import CheckRow
 from ._mainjob import main_job
@@ -53,15 +60,20 @@ if TYPE_CHECKING:  # at run time, loaded on first use by __getattr__ below
     from ._stateful import fleet_machine
 
 __all__ = [
+    "DEFAULT_COORDINATORS",
     "DEFAULT_STORES",
     "STRATEGIES",
     "BatchFinding",
     "CheckRow",
+    "CoordinatorLike",
+    "CoordinatorMisuse",
+    "CoordinatorSpec",
     "Counterexample",
     "Exploration",
     "FailureDatabase",
     "Run",
     "Scenario",
+    "ScenarioClock",
     "ScheduleFinding",
     "ScheduleRunner",
     "StoreFactory",
@@ -77,6 +89,7 @@ __all__ = [
     "fleet_machine",
     "get_scenario",
     "initial_state",
+    "load_coordinator",
     "main_job",
     "make_scheduler",
     "observe",

@@ -23,6 +23,7 @@ from .._findings import Violation
 from ..runtime import ReplayScheduler
 from ..runtime import ScheduleToken
 from ..runtime import encode
+from ._coordinators import CoordinatorSpec
 from ._runner import Run
 from ._runner import ScheduleRunner
 from ._runner import StoreFactory
@@ -78,6 +79,8 @@ class Counterexample:
     timeline: tuple[TimelineOp, ...] = ()
     #: ``MODULE:FACTORY`` of a store that is not a named backend (conformance runs).
     factory_spec: str | None = None
+    #: ``MODULE:FACTORY`` of a user's coordinator (``--coordinator``), when it was one.
+    coordinator_spec: str | None = None
     #: The counterexample as first found, when this one is its shrunk form (see ``_shrink``).
     original: Counterexample | None = None
     #: Replayed from the failure database rather than found by this run's exploration.
@@ -85,7 +88,8 @@ class Counterexample:
 
     def commands(self) -> list[str]:
         factory = f" --factory {self.factory_spec}" if self.factory_spec else ""
-        lines = [f"claimcheck replay {self.token}{factory}"]
+        coordinator = f" --coordinator {self.coordinator_spec}" if self.coordinator_spec else ""
+        lines = [f"claimcheck replay {self.token}{factory}{coordinator}"]
         found = self.original or self  # the rerun reproduces the search that found it
         if self.factory_spec:
             lines.append(f"claimcheck conformance {self.factory_spec} --seed {found.seed or 0}")
@@ -94,7 +98,7 @@ class Counterexample:
             lines.append(
                 f"claimcheck run --store {found.store} --scenario {found.scenario} "
                 f"--size {found.size} --scheduler {found.strategy}{seed} "
-                f"--budget {found.schedule_index}"
+                f"--budget {found.schedule_index}{coordinator}"
             )
         if self.pytest_command:
             lines.append(self.pytest_command)
@@ -176,6 +180,9 @@ def _trace(
     return _trace_lines(run, tracers[0].log), _timeline(bars, about)
 
 
+_NOT_STORE = frozenset({"delay", "asyncio", "trio"})
+
+
 def _trace_lines(run: Run, log: Sequence[str]) -> tuple[str, ...]:
     """One line per step: its actor, and the operations that completed in that step.
 
@@ -190,7 +197,9 @@ def _trace_lines(run: Run, log: Sequence[str]) -> tuple[str, ...]:
     written = getattr(log, "steps", None)
     if written is None or len(written) != len(log):
         written = [n + 1 for n in range(len(log))]  # a plain log: one line per step
-    traced = [s for s, point in enumerate(points) if point[0] != "delay"]
+    # Steps that resume a call inside the tracing store: not a fault layer's delay, and not a
+    # step of asyncio or trio code between store operations (``ASYNCIO_STEP``).
+    traced = [s for s, point in enumerate(points) if point[0] not in _NOT_STORE]
     done: dict[int, list[str]] = {}
     before: list[str] = []
     for line, k in zip(log, written, strict=True):
@@ -202,6 +211,8 @@ def _trace_lines(run: Run, log: Sequence[str]) -> tuple[str, ...]:
     for s, (actor, point) in enumerate(zip(schedule, points, strict=True)):
         if point[0] == "delay":
             seen = "(delayed by an injected fault)"
+        elif point[0] in _NOT_STORE and s not in done:
+            seen = f"(ran its {point[0]} code up to its next await)"
         elif s in done:
             seen = "; ".join(done[s])
         else:
@@ -244,7 +255,7 @@ def build_counterexample(
     store: str,
     size: int,
     factory: StoreFactory,
-    coordinator: Mapping[str, Any],
+    coordinator: CoordinatorSpec,
     run: Run,
     strategy: str,
     seed: int | None,
@@ -270,4 +281,5 @@ def build_counterexample(
         trace=trace,
         timeline=timeline,
         pytest_command=pytest_command,
+        coordinator_spec=coordinator.name if coordinator.user else None,
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -24,6 +23,10 @@ from ..runtime import ReplayScheduler
 from ..runtime import Scheduler
 from ..runtime import Shard
 from ..runtime import decode
+from ..runtime import probed
+from ._coordinators import CoordinatorLike
+from ._coordinators import CoordinatorSpec
+from ._coordinators import as_spec
 from ._counterexample import STRATEGIES
 from ._counterexample import Counterexample
 from ._counterexample import build_counterexample
@@ -90,6 +93,12 @@ def make_scheduler(strategy: str, seed: int, **options: Any) -> Scheduler:
     )
 
 
+def _probing(factory: StoreFactory) -> StoreFactory:
+    """``factory`` whose stores report what each write did (``runtime.probed``), so that an
+    exhaustive search counts a compare-and-set that lost as the read it was."""
+    return lambda wrap: probed(factory(wrap))
+
+
 def _checked_size(scenario: Scenario, size: int | None) -> int:
     size = scenario.default_size if size is None else size
     if not scenario.min_size <= size <= scenario.max_size:
@@ -153,7 +162,7 @@ def _shrunk(
     scenario: Scenario,
     size: int,
     factory: StoreFactory,
-    coordinator: Mapping[str, Any],
+    coordinator: CoordinatorSpec,
     result: _LoopResult,
 ) -> Counterexample:
     """``found`` shrunk (``_shrink``), with ``found`` kept as its original; or ``found``."""
@@ -192,11 +201,12 @@ def _from_database(
     size: int,
     factory: StoreFactory,
     scheduler: Scheduler,
+    coordinator: CoordinatorSpec,
 ) -> Exploration | None:
     """The first saved failure of this check that still fails; the others are dropped."""
     for text in database.fetch(key):
         try:
-            found = replay(text, factory=factory)
+            found = replay(text, factory=factory, coordinator=coordinator)
         except (ValueError, LookupError):
             found = None  # it no longer replays: the code or the scenario changed
         if found is None:
@@ -246,6 +256,7 @@ def explore(
     symmetry: bool = True,
     pytest_command: str | None = None,
     on_schedule: Callable[[int], None] | None = None,
+    coordinator: CoordinatorLike = None,
 ) -> Exploration:
     """Run up to ``budget`` schedules (exhaustive: until done when ``budget`` is None) and stop
     at the first violation, returning it as a counterexample with its reproducer.
@@ -260,7 +271,10 @@ def explore(
     from the command line) replays the check's saved failures first and saves a new one.
     ``check_determinism`` runs every schedule twice (:class:`DeterminismCheck`) and raises
     ``NondeterminismError`` on the first difference.
+    ``coordinator`` checks a user's coordinator instead of ``fleet.Coordinator``:
+    ``MODULE:FACTORY`` or a factory ``(store, clock) -> coordinator`` (see ``_coordinators``).
     """
+    spec = _coordinator_spec(coordinator, store_name)
     scenario = get_scenario(scenario_name)
     size = _checked_size(scenario, size)
     options: dict[str, Any] = {}
@@ -280,14 +294,18 @@ def explore(
     with contextlib.ExitStack() as opened:
         if factory is None:
             factory = opened.enter_context(get_backend(store_name).open())
+        if strategy == "exhaustive":
+            factory = _probing(factory)
         if database is not None:
-            key = database.key(scenario.name, store_name, size)
-            saved = _from_database(database, key, scenario, store_name, size, factory, scheduler)
+            key = database.key(scenario.name, _checked_name(store_name, spec), size)
+            saved = _from_database(
+                database, key, scenario, store_name, size, factory, scheduler, spec
+            )
             if saved is not None:
                 return saved
         result = _explore(
             scenario, store_name, size, factory, scheduler, budget, count_naive, shrink,
-            pytest_command, on_schedule,
+            pytest_command, on_schedule, spec,
         )  # fmt: skip
         if database is not None and result.counterexample is not None:
             database.save(key, result.counterexample.token)
@@ -305,8 +323,8 @@ def _explore(
     shrink: bool,
     pytest_command: str | None,
     on_schedule: Callable[[int], None] | None,
+    coordinator: CoordinatorSpec,
 ) -> Exploration:
-    coordinator = coordinator_options(store_name)
     runner = ScheduleRunner(scenario, size, factory, coordinator)
     result = _loop(runner, scheduler, budget, on_schedule)
     counterexample = None
@@ -340,8 +358,26 @@ def _explore(
     )
 
 
-def replay(token_text: str, *, factory: StoreFactory | None = None) -> Counterexample | None:
-    """Replay a schedule token; the counterexample it reproduces, or None if the run passes."""
+def _coordinator_spec(coordinator: CoordinatorLike, store_name: str) -> CoordinatorSpec:
+    """The user's coordinator, or ``fleet.Coordinator`` with the backend's options."""
+    if coordinator is None:
+        return CoordinatorSpec(options=coordinator_options(store_name))
+    return as_spec(coordinator)
+
+
+def _checked_name(store_name: str, spec: CoordinatorSpec) -> str:
+    """What the failure database files a check under: the store, and a user's coordinator."""
+    return f"{store_name}+{spec.name}" if spec.user else store_name
+
+
+def replay(
+    token_text: str,
+    *,
+    factory: StoreFactory | None = None,
+    coordinator: CoordinatorLike = None,
+) -> Counterexample | None:
+    """Replay a schedule token; the counterexample it reproduces, or None if the run passes.
+    ``coordinator``: the user's coordinator the token was found on, as ``explore`` takes it."""
     token = decode(token_text)
     scenario = get_scenario(token.scenario)
     # Before anything runs: a size out of the scenario's range is bad input, not a long wait.
@@ -350,8 +386,8 @@ def replay(token_text: str, *, factory: StoreFactory | None = None) -> Counterex
         if factory is None:
             factory = opened.enter_context(get_backend(token.store).open())
         scheduler = ReplayScheduler(token.steps, token.data)
-        coordinator: Mapping[str, Any] = coordinator_options(token.store)
-        run = run_schedule(scenario, token.size, factory, scheduler, coordinator=coordinator)
+        spec = _coordinator_spec(coordinator, token.store)
+        run = run_schedule(scenario, token.size, factory, scheduler, coordinator=spec)
         scheduler.check_complete(run.execution.schedule)
         if not run.violations:
             return None
@@ -360,7 +396,7 @@ def replay(token_text: str, *, factory: StoreFactory | None = None) -> Counterex
             store=token.store,
             size=token.size,
             factory=factory,
-            coordinator=coordinator,
+            coordinator=spec,
             run=run,
             strategy="replay",
             seed=None,

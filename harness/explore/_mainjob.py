@@ -23,7 +23,14 @@ from ._runner import StoreFactory
 from ._scenarios import get_scenario
 from ._scenarios import scenario_names
 
-__all__ = ["DEFAULT_STORES", "CheckRow", "main_job", "planned_checks", "render_table"]
+__all__ = [
+    "DEFAULT_COORDINATORS",
+    "DEFAULT_STORES",
+    "CheckRow",
+    "main_job",
+    "planned_checks",
+    "render_table",
+]
 
 DEFAULT_STORES = (
     "memory",
@@ -32,8 +39,17 @@ DEFAULT_STORES = (
     "rcw-sqlite",
     "cosmos",
     "rcw-cosmos",
+    "cosmos-aio",
+    "rcw-cosmos-aio",
     "faulty-memory",
     "naive-faulty-memory",
+)
+
+#: Users' coordinators the main job checks, as ``--coordinator`` does, on the memory store:
+#: (the name its rows carry, ``MODULE:FACTORY``, whether it is a control that must be caught).
+DEFAULT_COORDINATORS = (
+    ("memory/lease-coordinator", "examples.lease_coordinator:make", False),
+    ("memory/naive-lease-coordinator", "examples.lease_coordinator:make_naive", True),
 )
 
 #: Schedules per random/PCT check in the main job, and the exhaustive cap (multi-job has a few
@@ -52,6 +68,8 @@ class CheckRow:
     counterexample: Counterexample | None = None
     #: Schedules explored (controlled checks); None for trio trials, which have no schedule.
     schedules: int | None = None
+    #: For a failure without a schedule (a conformance check): the lines that reproduce it.
+    reproducer: tuple[str, ...] = ()
 
     @property
     def as_expected(self) -> bool:
@@ -93,54 +111,73 @@ def _trio_checks(
 
 
 def _controlled_checks(
-    store: str, control: bool, factory: StoreFactory, seed: int, backend: Backend
+    store: str,
+    control: bool,
+    factory: StoreFactory,
+    seed: int,
+    backend: Backend,
+    coordinator: tuple[str, str] | None = None,
 ) -> Iterator[CheckRow]:
-    for scenario in scenario_names():
-        for strategy in STRATEGIES:
-            budget = EXHAUSTIVE_CAP if strategy == "exhaustive" else BUDGET
-            if backend.max_schedules is not None:
-                budget = min(budget, backend.max_schedules)
-            # Shrinking replays hundreds of candidate schedules: cheap in process, minutes
-            # against a server (a backend with a schedule cap), where the first finding stands.
-            result = explore(
-                scenario,
-                store,
-                strategy,
-                seed=seed,
-                budget=budget,
-                factory=factory,
-                shrink=backend.max_schedules is None,
-            )
-            cx = result.counterexample
-            if cx is not None:
-                evidence = f"schedule #{result.schedules}: {cx.violations[0].sentence}"
-            elif strategy == "exhaustive":
-                bound = f", {result.bound}" if result.bound else ""
-                if result.complete:
-                    evidence = f"proven: all {result.schedules} schedules (sleep sets{bound})"
-                else:
-                    evidence = (
-                        f"first {result.schedules} schedules (sleep sets{bound}), no violation"
-                    )
+    """Every planned check of ``backend``; with ``coordinator`` (its row name and
+    ``MODULE:FACTORY``), of that user's coordinator on it."""
+    for scenario, strategy in _planned(backend):
+        budget = EXHAUSTIVE_CAP if strategy == "exhaustive" else BUDGET
+        if backend.max_schedules is not None:
+            budget = min(budget, backend.max_schedules)
+        # Shrinking replays hundreds of candidate schedules: cheap in process, minutes
+        # against a server (a backend with a schedule cap), where the first finding stands.
+        result = explore(
+            scenario,
+            store,
+            strategy,
+            seed=seed,
+            budget=budget,
+            factory=factory,
+            shrink=backend.max_schedules is None,
+            coordinator=None if coordinator is None else coordinator[1],
+        )
+        cx = result.counterexample
+        if cx is not None:
+            evidence = f"schedule #{result.schedules}: {cx.violations[0].sentence}"
+        elif strategy == "exhaustive":
+            bound = f", {result.bound}" if result.bound else ""
+            if result.complete:
+                evidence = f"proven: all {result.schedules} schedules (sleep sets{bound})"
             else:
-                evidence = f"{result.schedules} schedules (seed {seed}), no violation"
-            yield CheckRow(
-                store=store,
-                control=control,
-                check=f"{strategy} {scenario}",
-                failed=cx is not None,
-                evidence=evidence,
-                counterexample=cx,
-                schedules=result.schedules,
-            )
+                evidence = f"first {result.schedules} schedules (sleep sets{bound}), no violation"
+        else:
+            evidence = f"{result.schedules} schedules (seed {seed}), no violation"
+        yield CheckRow(
+            store=store if coordinator is None else coordinator[0],
+            control=control,
+            check=f"{strategy} {scenario}",
+            failed=cx is not None,
+            evidence=evidence,
+            counterexample=cx,
+            schedules=result.schedules,
+        )
 
 
-def planned_checks(stores: Sequence[str]) -> int:
-    """How many rows :func:`main_job` will produce for ``stores`` (for progress display)."""
-    total = 0
+def _planned(backend: Backend) -> list[tuple[str, str]]:
+    """The controlled checks of ``backend`` in the main job: (scenario, strategy)."""
+    if backend.main_checks is not None:
+        return list(backend.main_checks)
+    return [(scenario, strategy) for scenario in scenario_names() for strategy in STRATEGIES]
+
+
+def _runs_trio(backend: Backend) -> bool:
+    return backend.trio_trials and not backend.faults
+
+
+def planned_checks(
+    stores: Sequence[str], coordinators: Sequence[tuple[str, str, bool]] = ()
+) -> int:
+    """How many rows :func:`main_job` will produce for ``stores`` and ``coordinators`` (for
+    progress display)."""
+    total = len(coordinators) * len(_planned(get_backend("memory")))
     for name in stores:
         backend = get_backend(name)
-        total += (0 if backend.faults else 3) + len(scenario_names()) * len(STRATEGIES)
+        total += (3 if _runs_trio(backend) else 0) + len(_planned(backend))
     return total
 
 
@@ -149,18 +186,31 @@ def main_job(
     *,
     seed: int = 0,
     on_row: Callable[[CheckRow], None] | None = None,
+    coordinators: Sequence[tuple[str, str, bool]] | None = None,
 ) -> list[CheckRow]:
+    """Every check on ``stores`` (default: ``DEFAULT_STORES``), then on the memory store with
+    each of ``coordinators`` (default: ``DEFAULT_COORDINATORS`` when ``stores`` is the default,
+    else none)."""
     rows: list[CheckRow] = []
+    if coordinators is None:
+        coordinators = DEFAULT_COORDINATORS if stores is None else ()
     for name in DEFAULT_STORES if stores is None else stores:
         backend = get_backend(name)
         with backend.open() as factory:
             trio_rows = (
-                ()
-                if backend.faults
-                else _trio_checks(name, backend.control, factory, seed, backend.trials)
+                _trio_checks(name, backend.control, factory, seed, backend.trials)
+                if _runs_trio(backend)
+                else ()
             )
             controlled = _controlled_checks(name, backend.control, factory, seed, backend)
             for row in (*trio_rows, *controlled):
+                rows.append(row)
+                if on_row is not None:
+                    on_row(row)
+    memory = get_backend("memory")
+    for label, spec, control in coordinators:
+        with memory.open() as factory:
+            for row in _controlled_checks("memory", control, factory, seed, memory, (label, spec)):
                 rows.append(row)
                 if on_row is not None:
                     on_row(row)

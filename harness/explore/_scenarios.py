@@ -25,6 +25,7 @@ from typing import cast
 import attrs
 
 from fleet import Coordinator
+from fleet import FleetCoordinator
 from fleet import FleetResult
 from fleet import run_id
 from models import Claim
@@ -46,6 +47,7 @@ from ..runtime import MAX_ACTORS
 __all__ = [
     "WON",
     "ActorLog",
+    "Caller",
     "Scenario",
     "Unknown",
     "UnknownScenario",
@@ -419,7 +421,7 @@ def get_scenario(name: str) -> Scenario:
         ) from None
 
 
-def perform(coord: Coordinator, op: FleetOp) -> Coroutine[Any, Any, Observed]:
+def perform(coord: FleetCoordinator, op: FleetOp) -> Coroutine[Any, Any, Observed]:
     """The coordinator call for one model operation (returned, not awaited: one coroutine
     layer fewer on the hot path of every explored schedule)."""
     if isinstance(op, Claim):
@@ -431,7 +433,8 @@ def perform(coord: Coordinator, op: FleetOp) -> Coroutine[Any, Any, Observed]:
     if isinstance(op, Release):
         return coord.release_job(op.job_id, op.worker_id, op.epoch, now=op.now)
     if isinstance(op, Reap):
-        return coord.reap_expired(op.now)
+        # fleet.Coordinator answers a tuple; a user's may answer a list (``checked_answer``).
+        return cast(Coroutine[Any, Any, tuple[str, ...]], coord.reap_expired(op.now))
     return coord.enqueue_job(op.job_id)
 
 
@@ -439,16 +442,22 @@ def perform(coord: Coordinator, op: FleetOp) -> Coroutine[Any, Any, Observed]:
 OpHook = Callable[[FleetOp, "Observed | Unknown | None"], None]
 
 
+#: How a user's coordinator is called (``_coordinators``): the call, its answer checked.
+Caller = Callable[[FleetOp], Coroutine[Any, Any, Observed]]
+
+
 def actor_coroutine(
-    coord: Coordinator,
+    coord: FleetCoordinator,
     ops: Sequence[FleetOp],
     hook: OpHook | None = None,
     tick: Callable[[], int] | None = None,
+    call: Caller | None = None,
 ) -> Callable[[], Coroutine[Any, Any, ActorLog]]:
     """The actor that performs ``ops`` in order and logs each call with its answer.
 
     ``tick`` numbers invoke and return events; actors of one run must share it (a fresh
-    ``itertools.count().__next__`` per run) so that the log is a history.
+    ``itertools.count().__next__`` per run) so that the log is a history.  ``call`` replaces
+    ``perform(coord, op)`` (a user's coordinator: its clock moved, its answer checked).
     """
     clock = tick if tick is not None else itertools.count().__next__
 
@@ -466,7 +475,9 @@ def actor_coroutine(
                 hook(op, None)
             invoked = clock()
             try:
-                result: Observed | Unknown = await perform(coord, op)
+                result: Observed | Unknown = await (
+                    perform(coord, op) if call is None else call(op)
+                )
             except (OutcomeUnknown, StoreUnavailable) as error:
                 result = Unknown(error=f"{type(error).__name__}: {error}")
             returned = clock()

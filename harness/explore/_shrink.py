@@ -20,15 +20,14 @@ ends; when nothing smaller fails, the original is kept.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from collections.abc import Sequence
-from typing import Any
 
 from models import FleetOp
 
 from ..runtime import ExhaustiveScheduler
 from ..runtime import RandomScheduler
 from ..runtime import Scheduler
+from ._coordinators import CoordinatorSpec
 from ._runner import Run
 from ._runner import ScheduleRunner
 from ._runner import StoreFactory
@@ -67,7 +66,7 @@ def _failing_run(
     scenario: Scenario,
     size: int,
     factory: StoreFactory,
-    coordinator: Mapping[str, Any],
+    coordinator: CoordinatorSpec,
     kind: str,
     schedulers: Sequence[Scheduler],
     budget: int,
@@ -104,7 +103,7 @@ def shrink(
     size: int,
     run: Run,
     factory: StoreFactory,
-    coordinator: Mapping[str, Any],
+    coordinator: CoordinatorSpec,
     *,
     seed: int = 0,
     budget: int = CANDIDATE_BUDGET,

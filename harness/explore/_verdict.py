@@ -14,6 +14,7 @@ while its caller was told ``conflict``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from fleet import FleetResult
@@ -56,18 +57,31 @@ def observe(result: Observed) -> Observation:
 
 
 def history_of(
-    names: Sequence[str], logs: Sequence[ActorLog], final: FleetState, before: FleetState
+    names: Sequence[str],
+    logs: Sequence[ActorLog],
+    final: FleetState | None,
+    before: FleetState,
+    harness_log: ActorLog | None = None,
 ) -> tuple[list[Operation[Any, Any]], dict[int, OpRef]]:
-    """The history of a run: every call, then one ``Inspect`` per job, returned last.
+    """The history of a run: every call, then one ``Inspect`` per job of ``final``, returned
+    last.  ``harness_log`` holds the calls the harness made itself through a user's
+    coordinator (its set-up, and the probes that stand in for ``final``: see
+    ``_coordinators``), checked like an actor's under the client id ``harness``.
 
     Returns the operations and, keyed by ``id(operation)``, which actor's which call each one
-    is (``Inspect`` operations are the harness's, not an actor's, and have no entry).
+    is (the harness's operations are not an actor's and have no entry).
     """
     operations: list[Operation[Any, Any]] = []
     refs: dict[int, OpRef] = {}
     end = 0
-    jobs = sorted({j for j, _ in before.jobs} | {j for j, _ in final.jobs})
-    for name, log in zip(names, logs, strict=True):
+    if harness_log is None:
+        harness_log = []
+    jobs = sorted(
+        {j for j, _ in before.jobs}
+        | ({j for j, _ in final.jobs} if final is not None else set())
+        | {op.job_id for log in (*logs, harness_log) for op, *_ in log if hasattr(op, "job_id")}
+    )
+    for name, log in zip((*names, "harness"), (*logs, harness_log), strict=True):
         crashed = 0
         for index, (op, result, invoked, returned) in enumerate(log):
             # After an unknown outcome the caller goes on, but its call never returned: like
@@ -86,7 +100,8 @@ def history_of(
                         outcome="ok",
                     )
                     operations.append(part)
-                    refs[id(part)] = OpRef(actor=name, index=index)
+                    if log is not harness_log:
+                        refs[id(part)] = OpRef(actor=name, index=index)
                 end = max(end, returned + 1)
                 continue
             if isinstance(result, Unknown):
@@ -110,9 +125,12 @@ def history_of(
                     outcome="ok",
                 )
             operations.append(operation)
-            refs[id(operation)] = OpRef(actor=name, index=index)
+            if log is not harness_log:
+                refs[id(operation)] = OpRef(actor=name, index=index)
             end = max(end, returned + 1)
     for job_id in jobs:
+        if final is None:
+            break
         inspected = Observation(kind="state", job=final.job(job_id))
         operations.append(
             Operation(
@@ -192,9 +210,13 @@ def _state_violations(
 
 
 def _linearizability(
-    names: Sequence[str], logs: Sequence[ActorLog], before: FleetState, final: FleetState
+    names: Sequence[str],
+    logs: Sequence[ActorLog],
+    before: FleetState,
+    final: FleetState | None,
+    harness_log: ActorLog | None = None,
 ) -> list[Violation]:
-    operations, refs = history_of(names, logs, final, before)
+    operations, refs = history_of(names, logs, final, before, harness_log)
     result = check_operations(FleetLinearModel(before), operations, timeout=CHECK_TIMEOUT)
     if result.verdict == "linearizable":
         return []
@@ -229,21 +251,25 @@ def check_run(
     before: FleetState,
     names: Sequence[str],
     results: Sequence[Any],
-    final_docs: Sequence[Doc],
+    final_docs: Sequence[Doc] | None,
     final: FleetState | None = None,
+    harness_log: ActorLog | None = None,
+    coordinator_files: Sequence[Path] = (),
 ) -> tuple[Violation, ...]:
     """The violations of one scenario run; empty when it is correct.
 
     ``results[i]`` is actor ``names[i]``'s log (calls with their answers and event numbers) or
     an ``ActorError``; ``before`` is the state after set-up; ``final_docs`` what the store
-    holds at the end.
+    holds at the end.  For a user's coordinator (``_coordinators``) there are no documents to
+    read: ``final_docs`` is None, ``before`` the state before set-up, and ``harness_log`` the
+    set-up and the final probes the harness ran through the coordinator.
     """
     raised = [
         Violation(
             kind="actor-raised",
             subject=None,
             operations=(),
-            sentence=f"actor {name}: {who_raised(result.error)}",
+            sentence=f"actor {name}: {who_raised(result.error, coordinator_files)}",
         )
         for name, result in zip(names, results, strict=True)
         if isinstance(result, ActorError)
@@ -251,7 +277,11 @@ def check_run(
     if raised:
         return tuple(raised)
     logs: Sequence[ActorLog] = results
+    if harness_log is not None:
+        problems = _double_assignments(names, logs)
+        return tuple(problems or _linearizability(names, logs, before, None, harness_log))
     if final is None:
+        assert final_docs is not None
         final = observed_state(final_docs)
     lenient = any(isinstance(call[1], Unknown) for log in logs for call in log)
     problems = _double_assignments(names, logs)
@@ -265,25 +295,47 @@ def check_run(
 
 class RunChecker:
     """``check_run`` with a memo: many schedules end in the same history and the same state,
-    and the verdict depends on nothing else, so each distinct outcome is checked once."""
+    and the verdict depends on nothing else, so each distinct outcome is checked once.
 
-    def __init__(self, scenario: Scenario, size: int, names: Sequence[str]) -> None:
-        self.initial = initial_state(scenario, size)
+    ``user`` (a user's coordinator): runs come with the harness's own log (set-up and final
+    probes) instead of documents, and the check starts before the set-up.
+    """
+
+    def __init__(
+        self, scenario: Scenario, size: int, names: Sequence[str], *, user: bool = False
+    ) -> None:
+        self.initial = scenario.initial if user else initial_state(scenario, size)
         self.names = tuple(names)
+        #: Source files of a user's coordinator, so that its errors are blamed on it.
+        self.coordinator_files: tuple[Path, ...] = ()
         self._memo: dict[Any, tuple[Violation, ...]] = {}
 
-    def __call__(self, results: Sequence[Any], final_docs: Sequence[Doc]) -> tuple[Violation, ...]:
+    def __call__(
+        self,
+        results: Sequence[Any],
+        final_docs: Sequence[Doc] | None,
+        harness_log: ActorLog | None = None,
+    ) -> tuple[Violation, ...]:
+        def check() -> tuple[Violation, ...]:
+            return check_run(
+                self.initial, self.names, results, final_docs,
+                harness_log=harness_log, coordinator_files=self.coordinator_files,
+            )  # fmt: skip
+
         if any(isinstance(r, ActorError) for r in results):
-            return check_run(self.initial, self.names, results, final_docs)
+            return check()
         # The raw documents are a cheaper key than the model state derived from them.
-        docs_key = tuple((d.id, tuple(d.body.items())) for d in final_docs)
-        key = (tuple(tuple(log) for log in results), docs_key)
+        if final_docs is None:
+            final_key: Any = tuple(harness_log or ())
+        else:
+            final_key = tuple((d.id, tuple(d.body.items())) for d in final_docs)
+        key = (tuple(tuple(log) for log in results), final_key)
         try:
             verdict = self._memo.get(key)
         except TypeError:  # an unhashable body value (a nested payload): check without memo
-            return check_run(self.initial, self.names, results, final_docs)
+            return check()
         if verdict is None:
-            verdict = check_run(self.initial, self.names, results, final_docs)
+            verdict = check()
             self._memo[key] = verdict
         return verdict
 

@@ -81,6 +81,8 @@ class ReportRow(Protocol):
     def counterexample(self) -> Counterexample | None: ...
     @property
     def schedules(self) -> int | None: ...
+    @property
+    def reproducer(self) -> tuple[str, ...]: ...
 
 
 def _version() -> str:
@@ -148,6 +150,8 @@ def _report_data(rows: Sequence[ReportRow], title: str, meta: Mapping[str, Any])
                 "evidence": row.evidence,
                 "schedules": row.schedules,
                 "counterexample": ids.get(i),
+                # A failure without a schedule (a conformance check) says how to see it again.
+                "reproducer": list(row.reproducer),
             }
         )
         if cx is not None:
@@ -305,6 +309,7 @@ def _render_html(rows: Sequence[ReportRow], data: Mapping[str, Any], json_name: 
         cx = rows[i].counterexample
         assert cx is not None
         parts.append(_counterexample_html(rows[i], cx, ids[i]))
+    parts += _reproducers_html(rows)
     if len(order) > len(shown):
         parts.append(
             f'<p class="omitted" id="more-counterexamples">{len(order) - len(shown):,} more '
@@ -312,6 +317,22 @@ def _render_html(rows: Sequence[ReportRow], data: Mapping[str, Any], json_name: 
         )
     parts += ["</main>", f"<script>{_SCRIPT}</script>", "</body></html>", ""]
     return "\n".join(parts)
+
+
+def _reproducers_html(rows: Sequence[ReportRow]) -> list[str]:
+    """The failures that have no schedule (a conformance check), each with its reproducer."""
+    found = [r for r in rows if r.counterexample is None and r.reproducer]
+    if not found:
+        return []
+    parts = [f'<h2 id="reproducers">Failures without a schedule ({len(found)})</h2>']
+    for row in found:
+        lines = "\n".join(_clip(line) for line in row.reproducer)
+        parts.append(
+            f'<section class="reproducer"><h3>{_e(row.store)} / {_e(row.check)}: '
+            f"{_e(row.verdict)}</h3><p>{_e(_clip(row.evidence))}</p>"
+            f'<pre class="commands">{_e(lines)}</pre></section>'
+        )
+    return parts
 
 
 def _meta_html(meta: Mapping[str, Any], summary: Mapping[str, Any]) -> str:

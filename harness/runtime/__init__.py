@@ -17,6 +17,8 @@ from ._aio_shared import Limits
 from ._aio_shared import MixedRuntimes
 from ._aio_shared import NeedsRuntime
 from ._aio_shared import Waiting
+from ._effects import ProbedStore
+from ._effects import probed
 from ._stepper import ActorError
 from ._stepper import Execution
 from ._stepper import Runtime
@@ -63,6 +65,7 @@ __all__ = [
     "NeedsRuntime",
     "NondeterminismError",
     "PctScheduler",
+    "ProbedStore",
     "PruneExecution",
     "RandomScheduler",
     "ReplayScheduler",
@@ -81,6 +84,7 @@ __all__ = [
     "drive",
     "encode",
     "independent",
+    "probed",
     "run_actors",
     "use_runtime",
 ]

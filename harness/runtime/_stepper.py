@@ -53,6 +53,9 @@ from ._aio_shared import MixedRuntimes
 from ._aio_shared import NeedsRuntime
 from ._aio_shared import RuntimeMisuse
 from ._aio_shared import framework_of
+from ._effects import EffectObserver
+from ._effects import observing
+from ._effects import reset_observer
 from .schedulers import PruneExecution
 from .schedulers import Scheduler
 from .schedulers import SchedulerBase
@@ -266,8 +269,8 @@ def run_actors(
     previous = events._get_running_loop()
     events._set_running_loop(loop)
     loop.on_schedule = wake_asyncio
-    token = CONTROLLED.set(True)
-    chooser_token = _CHOOSER.set(chooser)
+    token, chooser_token = CONTROLLED.set(True), _CHOOSER.set(chooser)
+    effects = observing(EffectObserver.of(scheduler.observe_effect, schedule))  # see _effects
     pruned = False
     state: Handover | None = None
     try:
@@ -336,8 +339,9 @@ def run_actors(
         events._set_running_loop(previous)
         CONTROLLED.reset(token)
         _CHOOSER.reset(chooser_token)
-        for coro in coros:
-            coro.close()  # a no-op for finished ones; unstarted or abandoned ones need it
+        reset_observer(effects)
+        for coro in coros:  # a no-op for finished ones; unstarted or abandoned ones need it
+            coro.close()
     execution = (
         Execution(
             schedule=tuple(schedule),

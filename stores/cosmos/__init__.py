@@ -1,16 +1,19 @@
-"""The Azure Cosmos DB backend: the store contract over the synchronous ``azure-cosmos`` SDK.
+"""The Azure Cosmos DB backend: the store contract over the ``azure-cosmos`` SDK, synchronous
+(``CosmosStore``) and asyncio (``AioCosmosStore``, on ``azure.cosmos.aio`` and aiohttp).
 
 Layout: ``_store`` (``CosmosStore``: the item layout, tombstones, compare-and-set by If-Match),
 ``_transport`` (the HTTP transport under the SDK client, its timeouts and ``EndpointHealth``,
 and the client's set-up), ``_errors`` (SDK errors mapped onto ``OutcomeUnknown`` /
 ``StoreUnavailable`` / ``EndpointUnavailable``), ``_faults`` (``FaultyTransport``: faults
-injected at the HTTP level, under the SDK's retries).
+injected at the HTTP level, under the SDK's retries), ``_aio_store`` and ``_aio_transport``
+(``AioCosmosStore`` and its pinned aiohttp transport, watched by the same ``EndpointHealth``).
 
 This package and its modules are the only ones that import ``azure``; ``import stores`` does
 not load it (``stores.CosmosStore`` is resolved lazily).  Design notes and measured figures are
 in ``docs/cosmos.md``.
 """
 
+from ._aio_store import AioCosmosStore
 from ._errors import EndpointUnavailable
 from ._faults import DECISIONS
 from ._faults import FAULT_TABLE
@@ -35,6 +38,7 @@ __all__ = [
     "FAULT_TABLE",
     "READ_TIMEOUT",
     "RESERVED_FIELDS",
+    "AioCosmosStore",
     "CosmosStore",
     "Decide",
     "EndpointProbe",

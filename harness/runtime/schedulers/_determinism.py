@@ -38,6 +38,8 @@ class DeterminismCheck:
 
     sees_every_step = True
     uniform: Callable[[], float] | None = None
+    #: Repeats replay choices, so the inner search is not told effects (it reduces less).
+    observe_effect: Callable[[int, bool], None] | None = None
 
     def __init__(self, inner: Scheduler) -> None:
         self.inner = inner

@@ -15,6 +15,7 @@ from ._protocol import Scheduler
 from ._protocol import SchedulerBase
 from ._protocol import Shard
 from ._protocol import independent
+from ._symmetry import interchangeable
 
 __all__ = ["ExhaustiveScheduler"]
 
@@ -25,7 +26,8 @@ class _Node:
 
     enabled: tuple[int, ...]
     pending: tuple[Any, ...]
-    sleep: frozenset[int]
+    #: Sleeping actors, each with its pending operation as it behaved when explored.
+    sleep: dict[int, Any]
     chosen: int
     previous: int | None
     preemptions: int
@@ -36,6 +38,17 @@ class _Node:
     #: order of alternatives (what an unsharded search explores before each one).
     skip: frozenset[int] = frozenset()
     order: tuple[int, ...] = ()
+    #: Measured effects of the alternatives run here: False when the step changed nothing.
+    effects: dict[int, bool] = attrs.field(factory=dict)
+
+    def label(self, t: int) -> Any:
+        """``t``'s pending operation as it behaved here: a write-labelled step measured to
+        have changed nothing counts as a read of its document.  Not at a shard's split, where
+        the other shards' alternatives are never run here (the parts must prune alike)."""
+        point = self.pending[t]
+        if point[3] and not self.order and self.effects.get(t) is False:
+            return (point[0], point[1], point[2], False)
+        return point
 
     def explored_before(self) -> set[int]:
         """The alternatives an unsharded search has explored before ``chosen``."""
@@ -112,6 +125,9 @@ class ExhaustiveScheduler(SchedulerBase):
         self.executions = 0
         self._pruned = 0
         self._asked_data = False
+        #: The step nodes of the execution in progress, by step.
+        self._steps: list[_Node] = []
+        self.observe_effect = self._observe if reduction else None
 
     @property
     def complete(self) -> bool:
@@ -147,8 +163,16 @@ class ExhaustiveScheduler(SchedulerBase):
             return False
         self._started = True
         self._depth = 0
+        self._steps = []
         self.executions += 1
         return True
+
+    def _observe(self, step: int, changed: bool) -> None:
+        """What step ``step`` did (see ``runtime._effects``); kept only when no data choice
+        was made since its decision (then the step is one event, whatever the choices)."""
+        if step < len(self._steps) and self._stack and self._stack[-1] is self._steps[step]:
+            node = self._steps[step]
+            node.effects[node.chosen] = changed
 
     def _candidates(self, node: _Node) -> list[int]:
         out = []
@@ -206,20 +230,27 @@ class ExhaustiveScheduler(SchedulerBase):
     def next_actor(self, enabled: Sequence[int], pending: Sequence[Any], step: int) -> int:
         replayed = self._replayed(_Node)
         if replayed is not None:
+            if step == len(self._steps) and isinstance(replayed, _Node):
+                self._steps.append(replayed)
             return replayed.chosen  # replaying the prefix of the branch
         parent = self._last_step()
         if parent is not None:
-            ran = parent.pending[parent.chosen]
-            inherited = parent.sleep | parent.explored_before() if self.reduction else frozenset()
-            sleep = frozenset(
-                u for u in inherited if u in enabled and independent(parent.pending[u], ran)
-            )
+            ran = parent.label(parent.chosen)
+            inherited: dict[int, Any] = {}
+            if self.reduction:
+                inherited = dict(parent.sleep)
+                inherited.update((u, parent.label(u)) for u in parent.explored_before())
+            sleep = {
+                u: point
+                for u, point in inherited.items()
+                if u in enabled and independent(point, ran)
+            }
             previous: int | None = parent.chosen
             preemptions = parent.preemptions + self._is_preemption(
                 parent.previous, parent.chosen, parent.enabled
             )
         else:
-            sleep, previous, preemptions = frozenset(), None, 0
+            sleep, previous, preemptions = {}, None, 0
         node = _Node(
             enabled=tuple(enabled),
             pending=tuple(pending),
@@ -239,25 +270,29 @@ class ExhaustiveScheduler(SchedulerBase):
             candidates = self._split(node, candidates)
         node.chosen = candidates[0]
         self._stack.append(node)
+        if step == len(self._steps):
+            self._steps.append(node)
         return node.chosen
 
     def _twins(self, node: _Node) -> frozenset[int]:
-        """Actors interchangeable with a lower-numbered one here: the same program up to their
-        names (``symmetry``), not started yet, about to do the same operation.  Running either
-        first leads to states that differ only by swapping the two names, so only the lowest
-        is tried (symmetry reduction; with no data choices, so both behave alike)."""
+        """Actors interchangeable with a lower-numbered one here (symmetry reduction, see
+        :func:`interchangeable`): only the lowest of each such group is tried."""
         assert self.symmetry is not None
-        started = {n.chosen for n in self._stack if isinstance(n, _Node)}
-        first: dict[tuple[Hashable, Any], int] = {}
+        events = [(n.chosen, n.label(n.chosen)) for n in self._steps]
+        groups: dict[tuple[Hashable, Any], list[int]] = {}
         twins = set()
         for t in node.enabled:
-            if t in started:
+            if t >= len(self.symmetry):
+                continue  # a task an actor spawned (aiohttp writes each request in one)
+            if self.preemption_bound is not None and t == node.previous:
+                # Going on with the actor that ran last costs no preemption, switching to its
+                # twin costs one: under a bound the two subtrees are no mirror images.
                 continue
-            key = (self.symmetry[t], node.pending[t])
-            if key in first:
+            kin = groups.setdefault((self.symmetry[t], node.pending[t]), [])
+            if any(interchangeable(events, r, t) for r in kin):
                 twins.add(t)
             else:
-                first[key] = t
+                kin.append(t)
         return frozenset(twins)
 
     def _split(self, node: _Node, candidates: list[int]) -> list[int]:

@@ -115,11 +115,16 @@ class Scheduler(Protocol):
     ``unreduced() -> Scheduler | None``
         The same search without reduction, to count what reduction saved; None when the
         strategy does no reduction.
+    ``observe_effect: Callable[[int, bool], None] | None``
+        When set, the runtime reports ``(step, changed)`` for a write-labelled step whose
+        effect a probe measured (``runtime._effects``): ``changed`` False means the step left
+        its document as it was.  Steps not reported are the writes their labels say.
     """
 
     name: str
     sees_every_step: bool
     uniform: Callable[[], float] | None
+    observe_effect: Callable[[int, bool], None] | None
     seed: int | None
 
     @property
@@ -152,6 +157,7 @@ class SchedulerBase:
     name = "base"
     sees_every_step = False
     uniform: Callable[[], float] | None = None
+    observe_effect: Callable[[int, bool], None] | None = None
     seed: int | None = None
 
     @property

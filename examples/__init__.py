@@ -1,0 +1,1 @@
+"""Examples of user code claimcheck checks: a coordinator of one's own (``lease_coordinator``)."""
