@@ -6,12 +6,16 @@ in the same run.  Not a test: nothing here asserts a time.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import statistics
 import time
 from typing import Any
+from unittest import mock
 
 from harness import explore
+from harness.explore import _explore
+from harness.runtime import ExhaustiveScheduler
 from harness.runtime import Shard
 from stores import MemoryStore
 from stores import StoreWrapper
@@ -49,6 +53,24 @@ def proofs() -> None:
         f"  10 claimers on rcw-memory: caught at schedule #{found.schedules} "
         f"in {time.perf_counter() - started:.2f} s"
     )
+
+
+def dpor() -> None:
+    print(
+        "source-set DPOR vs sleep sets alone, claim-race on memory, symmetry off "
+        "(started runs = schedules + pruned)"
+    )
+    sleep_sets = functools.partial(ExhaustiveScheduler, dpor=False)
+    for size in (4, 5, 6, 7, 8):
+        line = f"  {size} claimers:"
+        for name, patch in (("DPOR", None), ("sleep sets", sleep_sets)):
+            with mock.patch.object(_explore, "ExhaustiveScheduler", patch or ExhaustiveScheduler):
+                result, took = _timed(size, budget=None, symmetry=False)
+            line += (
+                f" {name} {result.schedules:,} + {result.pruned:,} pruned "
+                f"= {result.schedules + result.pruned:,} runs in {took:.2f} s;"
+            )
+        print(line.rstrip(";"))
 
 
 def _unprobed(wrap: Any) -> Any:
@@ -109,6 +131,7 @@ def sharding() -> None:
 
 
 if __name__ == "__main__":
+    dpor()
     proofs()
     throughput()
     shrinking()

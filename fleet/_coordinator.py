@@ -28,6 +28,10 @@ __all__ = ["Coordinator", "ManualClock", "run_id"]
 #: any fair schedule this bound is never reached; it only stops a pathological livelock.
 MAX_RETRIES = 16
 
+#: Fenced writes (renew, complete, release) a job document remembers, so that a writer whose
+#: answer was lost can tell whether its write applied (see ``_fenced_update``).
+FENCE_LOG = 8
+
 
 def run_id(job_id: str, epoch: int) -> str:
     """The id of the run document of ``job_id`` at ``epoch`` (one run per epoch)."""
@@ -61,6 +65,11 @@ class Coordinator:
     * run ``<job_id>~run~<epoch>``: ``{"kind": "run", "job": ..., "epoch": ..., "worker": ...,
       "started_at": ...}``, derived idempotently from a won claim (created if missing; an
       existing run of that epoch is left as it is).
+
+    The job document also carries the token of the last claim (``claim_token``) and reap
+    (``reap_token``) and of the last fenced writes (``fence_log``) that applied: after an
+    answer was lost, or a retry answered a misleading 412, a re-read tells whether our own
+    write applied; where no read can tell, the call raises ``OutcomeUnknown``.
 
     Every state change is one ``update_if_match`` on the job document with the rev and etag that
     were read; that makes ``epoch`` a fencing token: a holder of a stale epoch reads a document
@@ -195,7 +204,7 @@ class Coordinator:
 
         Repeating is safe because the write is conditional on the etag we read: of the lost
         attempt and its repeats, at most one can apply.  A definite ``conflict`` after a lost
-        attempt may be our own attempt having applied: callers check with :meth:`_landed`.
+        attempt may be our own attempt having applied: callers check with a token they wrote.
         """
         for _ in range(MAX_RETRIES):
             try:
@@ -249,8 +258,17 @@ class Coordinator:
         patch: Callable[[Mapping[str, Any]], Mapping[str, Any]],
         ok_kind: Kind,
     ) -> tuple[FleetResult, Doc | None]:
-        """Re-read, check that (worker, epoch) still holds a live lease, write conditionally."""
-        wrote: Mapping[str, Any] | None = None
+        """Re-read, check that (worker, epoch) still holds a live lease, write conditionally.
+
+        Every attempt appends a token of its own to the job's ``fence_log`` (the last
+        :data:`FENCE_LOG` fenced writes; a claim or a reap leaves it alone).  After a lost
+        answer, or a retry's misleading 412, a re-read settles whether our write applied: our
+        token in the log says yes; the log still holding what it held when we read, without
+        ours, says no.  Only when more fenced writes than the log keeps came since is there no
+        telling: the outcome is unknown (``OutcomeUnknown``, raised).
+        """
+        mine: str | None = None  # the token of our last attempt
+        seen: list[Any] = []  # the log as we read it for that attempt
         for _ in range(MAX_RETRIES):
             doc = await self._read(job_id)
             if doc is None:
@@ -258,16 +276,24 @@ class Coordinator:
                     kind="lost", job_id=job_id, epoch=epoch, detail="not_found"
                 ), None
             body = doc.body
-            if wrote is not None and self.resolve_ambiguity and _carries(body, epoch, wrote):
-                # Our previous attempt applied although we were told otherwise (a lost
-                # response, or the client's retry of an applied write answering 412).
-                return FleetResult(kind=ok_kind, job_id=job_id, epoch=epoch), doc
+            log = list(body.get("fence_log") or ())
+            if mine is not None and self.resolve_ambiguity:
+                if mine in log:
+                    # Our previous attempt applied although we were told otherwise.
+                    return FleetResult(kind=ok_kind, job_id=job_id, epoch=epoch), doc
+                if (seen and seen[-1] not in log) or (not seen and len(log) >= FENCE_LOG):
+                    raise OutcomeUnknown(
+                        f"{ok_kind} of {job_id} at epoch {epoch}: an attempt may have applied "
+                        f"before {FENCE_LOG} other writes; no read can tell"
+                    )
             refusal = _refusal(body, worker_id, epoch, now)
             if refusal:
                 return FleetResult(kind="lost", job_id=job_id, epoch=epoch, detail=refusal), None
-            wrote = patch(body)
+            self._claims += 1
+            mine, seen = f"{worker_id}#{epoch}#{ok_kind}#{self._claims}", log
+            fields = {**patch(body), "fence_log": [*log, mine][-FENCE_LOG:]}
             result = await self._write_resolving(
-                job_id, Expected(etag=doc.etag, rev=doc.rev), wrote
+                job_id, Expected(etag=doc.etag, rev=doc.rev), fields
             )
             if isinstance(result, Updated):
                 return FleetResult(kind=ok_kind, job_id=job_id, epoch=epoch), result.doc
@@ -357,10 +383,6 @@ class Coordinator:
 
     async def list_documents(self) -> list[Doc]:
         return await self.store.list_partition(self.partition)
-
-
-def _carries(body: Mapping[str, Any], epoch: int, patch: Mapping[str, Any]) -> bool:
-    return body["epoch"] == epoch and all(body.get(k) == v for k, v in patch.items())
 
 
 def _expired(body: Mapping[str, Any], now: int) -> bool:

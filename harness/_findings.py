@@ -78,7 +78,7 @@ def who_raised(error: BaseException, coordinator: Sequence[Path] = ()) -> str:
     """Who raised ``error``, from where its traceback ends, with the place: "the coordinator
     raised KeyError: 'status' (fleet/_coordinator.py:120)".
 
-    The coordinator (``fleet``, or a user's coordinator's source files ``coordinator``) and
+    The coordinator (``fleet``, or the folders of a user's coordinator, ``coordinator``) and
     the harness are named as such; anything else (``stores``, a user's backend, a client
     library) is the store.  A finding must never blame the store for the coordinator's or the
     harness's own error.  A :class:`BadAnswer` is the coordinator's, whoever raised it.
@@ -90,7 +90,7 @@ def who_raised(error: BaseException, coordinator: Sequence[Path] = ()) -> str:
     if frames:
         path = Path(frames[-1].filename).resolve()
         where = f" ({path.parent.name}/{path.name}:{frames[-1].lineno})"
-        if path.is_relative_to(_FLEET) or path in coordinator:
+        if path.is_relative_to(_FLEET) or any(path.is_relative_to(c) for c in coordinator):
             who = "the coordinator"
         elif path.is_relative_to(_HARNESS):
             who = "the harness"

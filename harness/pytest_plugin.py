@@ -248,7 +248,9 @@ class ExplorePartItem(pytest.Item):
         excinfo: pytest.ExceptionInfo[BaseException],
         style: Any = None,
     ) -> str | Any:
-        if isinstance(excinfo.value, AssertionError):
+        from .explore import CoordinatorMisuse
+
+        if isinstance(excinfo.value, AssertionError | CoordinatorMisuse):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style=style)
 

@@ -26,6 +26,7 @@ from ._fleet import Inspect
 from ._fleet import JobState
 from ._fleet import ModelResult
 from ._fleet import Observation
+from ._fleet import Probe
 from ._fleet import Reap
 from ._fleet import ReapJob
 from ._fleet import Release
@@ -34,6 +35,7 @@ from ._fleet import apply
 from ._fleet import check_invariants
 from ._fleet import check_outcomes
 from ._fleet import observation_matches
+from ._fleet import strict_match
 from ._knossos import KnossosCasRegisterModel
 from ._knossos import MultiRegisterModel
 from ._knossos import MultiRegisterState
@@ -108,6 +110,7 @@ __all__ = [
     "MutexRelease",
     "Observation",
     "OpT",
+    "Probe",
     "Reap",
     "ReapJob",
     "RegCas",
@@ -128,4 +131,5 @@ __all__ = [
     "check_invariants",
     "check_outcomes",
     "observation_matches",
+    "strict_match",
 ]

@@ -114,6 +114,14 @@ FleetOp = Enqueue | Claim | Renew | Complete | Release | Reap
 
 
 @attrs.frozen(kw_only=True, cache_hash=True)
+class Probe(Claim):
+    """A claim the harness makes alone, after everything else, to observe a job's final state
+    through a coordinator's own operations (a user's coordinator, whose documents the harness
+    does not read).  Judged strictly: run alone it cannot lose a race, so ``conflict`` and an
+    unknown outcome are wrong, and a ``not_claimable`` answer must name the job's epoch."""
+
+
+@attrs.frozen(kw_only=True, cache_hash=True)
 class ReapJob:
     """One job's share of a ``Reap``, for the linearizability checker.
 
@@ -306,6 +314,14 @@ def observation_matches(model: ModelResult, seen: Observation) -> bool:
     return True
 
 
+def strict_match(model: ModelResult, seen: Observation) -> bool:
+    """:func:`observation_matches`, and a refusal names the epoch the model names: how a call
+    made alone (a set-up call, a :class:`Probe`) is judged."""
+    if not observation_matches(model, seen):
+        return False
+    return seen.kind not in ("not_claimable", "lost") or model.epoch == seen.epoch
+
+
 def _reap_job(
     state: FleetState, op: ReapJob, output: Observation | None
 ) -> tuple[bool, FleetState]:
@@ -349,6 +365,9 @@ class FleetLinearModel(Model[FleetState, FleetOp | Inspect | ReapJob, Observatio
             return output is not None and _same_job(state.job(input.job_id), output.job), state
         if isinstance(input, ReapJob):
             return _reap_job(state, input, output)
+        if isinstance(input, Probe):
+            nxt, result = apply(state, input)
+            return output is not None and strict_match(result, output), nxt
         if output is not None and output.kind == "conflict":
             return True, state
         nxt, result = apply(state, input)

@@ -17,7 +17,9 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from examples.lease_coordinator import make_naive
 from harness.explore import CoordinatorMisuse
+from harness.explore import SetupFinding
 from harness.explore import adhoc_scenario
 from harness.explore import explore
 from harness.explore import get_scenario
@@ -27,10 +29,12 @@ from harness.explore import run_schedule
 from harness.explore import scenario_names
 from harness.runtime import HypothesisScheduler
 from harness.runtime import RandomScheduler
+from harness.runtime import RunTooLong
 from models import Claim
 from models import FleetState
 from models import JobState
 from stores import MemoryStore
+from tests.user_coordinators import MADE
 
 ROOT = Path(__file__).resolve().parents[1]
 CORRECT = "examples.lease_coordinator:make"
@@ -38,7 +42,9 @@ NAIVE = "examples.lease_coordinator:make_naive"
 
 
 def _budget(strategy: str) -> int | None:
-    return None if strategy == "exhaustive" else 200
+    # Exhaustive search on a user's asyncio code is large (its steps between store operations
+    # are dependent on everything): a bound, as the command line's default.
+    return 2000 if strategy == "exhaustive" else 200
 
 
 @pytest.mark.parametrize("strategy", ["random", "pct", "exhaustive"])
@@ -233,3 +239,120 @@ def test_plugin_explores_a_users_coordinator(pytester: pytest.Pytester) -> None:
         "--harness-coordinator=tests.user_coordinators:factory_raises",
     )
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_each_actor_gets_a_coordinator_of_its_own() -> None:
+    # Like separate worker processes: actors share the store, never the coordinator object
+    # (so in-process state of a user's coordinator cannot pass between actors unseen).
+    MADE.clear()
+    explore(
+        "claim-race",
+        "memory",
+        "random",
+        budget=3,
+        size=3,
+        coordinator="tests.user_coordinators:counted",
+    )
+    assert MADE["counted"] == 3 * (1 + 3)  # per schedule: the harness's own, and one per actor
+
+
+def test_exhaustive_sees_a_coordinator_that_treats_names_differently() -> None:
+    # Symmetry takes w0 and w1 for interchangeable: not for a user's coordinator.
+    found = explore(
+        "claim-race",
+        "memory",
+        "exhaustive",
+        budget=None,
+        coordinator="tests.user_coordinators:liar_w0",
+    )
+    assert found.counterexample is not None
+    assert "double assignment" in found.counterexample.violations[0].sentence
+
+
+def test_a_set_up_answer_unlike_the_model_is_a_finding() -> None:
+    with pytest.raises(SetupFinding, match=r"made alone it must answer claimed epoch 1"):
+        explore(
+            "zombie-lease", "memory", "random", budget=2,
+            coordinator="tests.user_coordinators:always_conflict",
+        )  # fmt: skip
+
+
+def test_probes_are_judged_strictly() -> None:
+    # A claim made alone cannot lose a race: "conflict" from a probe is wrong ...
+    never = explore(
+        "claim-race", "memory", "random", budget=5,
+        coordinator="tests.user_coordinators:always_conflict",
+    )  # fmt: skip
+    assert never.counterexample is not None
+    # ... and a refusal of a done job names the epoch it was done at.
+    wrong = explore(
+        "complete-after-expiry", "memory", "random", budget=50,
+        coordinator="tests.user_coordinators:done_at_wrong_epoch",
+    )  # fmt: skip
+    assert wrong.counterexample is not None
+    assert "not linearizable" in wrong.counterexample.violations[0].sentence
+
+
+def test_a_reap_naming_jobs_that_do_not_exist_is_a_bad_answer() -> None:
+    found = explore(
+        "zombie-lease", "memory", "random", budget=5,
+        coordinator="tests.user_coordinators:ghost_reaper",
+    )  # fmt: skip
+    assert found.counterexample is not None
+    assert "reap_expired returned ['ghost']" in found.counterexample.violations[0].sentence
+
+
+def test_an_error_in_a_helper_beside_the_coordinator_is_the_coordinators() -> None:
+    found = explore(
+        "claim-race", "memory", "random", budget=2,
+        coordinator="tests.user_coordinators:helper_raises",
+    )  # fmt: skip
+    assert found.counterexample is not None
+    assert "the coordinator raised LookupError" in found.counterexample.violations[0].sentence
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ("tests.user_coordinators:no_now", "cannot be called as try_claim_job('j', 'w', now=0"),
+        ("tests.user_coordinators:async_factory", "is async"),
+    ],
+)
+def test_a_coordinator_the_harness_cannot_call_is_refused_when_loaded(
+    spec: str, words: str
+) -> None:
+    with pytest.raises(CoordinatorMisuse) as raised:
+        load_coordinator(spec, try_it=True)
+    assert words in str(raised.value)
+
+
+def test_a_hanging_factory_is_refused_in_time() -> None:
+    spec = load_coordinator("tests.user_coordinators:hanging_factory")
+    with pytest.raises(CoordinatorMisuse, match=r"did not return within 0\.2 s"):
+        spec.try_it(timeout=0.2)
+
+
+def test_reproducers_of_a_factory_given_as_an_object() -> None:
+    named = explore("claim-race", "memory", "random", budget=5, coordinator=make_naive)
+    assert named.counterexample is not None
+    assert named.counterexample.commands()[0].endswith(f"--coordinator {NAIVE}")
+    unnamed = explore(
+        "claim-race", "memory", "random", budget=5,
+        coordinator=lambda store, clock: make_naive(store, clock),
+    )  # fmt: skip
+    assert unnamed.counterexample is not None
+    (line,) = unnamed.counterexample.commands()
+    assert line.startswith("harness.replay(")
+
+
+def test_a_livelock_is_a_finding_not_a_hang() -> None:
+    with pytest.raises(RunTooLong, match="livelock") as raised:
+        explore(
+            "claim-race", "memory", "random", budget=3,
+            coordinator="tests.user_coordinators:spinning",
+        )  # fmt: skip
+    assert "--coordinator tests.user_coordinators:spinning" in str(raised.value)
+    code = _cli("run", "--coordinator", "tests.user_coordinators:spinning", "--scenario",
+                "claim-race", "--scheduler", "random", "--no-database")  # fmt: skip
+    assert code.returncode == 1
+    assert code.stderr.startswith("claimcheck: finding: livelock")

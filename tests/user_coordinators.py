@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -75,3 +77,112 @@ def not_a_coordinator(store: Store, clock: Callable[[], int]) -> Any:
 
 
 NOT_CALLABLE = 42
+
+
+class LiarW0(LeaseCoordinator):
+    """Worker w0 says it won a claim it lost: only a search that tells w0 from w1 sees it."""
+
+    async def try_claim_job(
+        self, job_id: str, worker_id: str, *, now: int | None = None, ttl: int | None = None
+    ) -> FleetResult:
+        answer = await super().try_claim_job(job_id, worker_id, now=now, ttl=ttl)
+        if worker_id == "w0" and answer.kind == "not_claimable":
+            until = (now or 0) + (ttl or self.ttl)
+            lease = Lease(job_id=job_id, worker_id=worker_id, epoch=1, expires_at=until)
+            return FleetResult(kind="claimed", job_id=job_id, epoch=1, lease=lease)
+        return answer
+
+
+class AlwaysConflict(LeaseCoordinator):
+    """Never grants anything: every claim 'lost a race'."""
+
+    async def try_claim_job(self, job_id: str, *args: Any, **kwargs: Any) -> FleetResult:
+        return FleetResult(kind="conflict", job_id=job_id)
+
+
+class DoneAtWrongEpoch(LeaseCoordinator):
+    """Completes a job but stores epoch 99: a refusal's epoch gives it away."""
+
+    async def complete_job(
+        self, job_id: str, worker_id: str, epoch: int, *, now: int | None = None
+    ) -> FleetResult:
+        answer = await super().complete_job(job_id, worker_id, epoch, now=now)
+        if answer.kind == "completed":
+            doc = await self.store.get(f"lease/{job_id}", PARTITION)
+            assert doc is not None
+            await self.store.replace(doc.id, PARTITION, {**doc.body, "fence": 99})
+        return answer
+
+
+class GhostReaper(LeaseCoordinator):
+    async def reap_expired(self, now: int | None = None) -> tuple[str, ...]:
+        return ("ghost",)
+
+
+class NoNow(LeaseCoordinator):
+    async def try_claim_job(self, job_id: str, worker_id: str) -> FleetResult:  # type: ignore[override]
+        return await super().try_claim_job(job_id, worker_id, now=0)
+
+
+class HelperRaises(LeaseCoordinator):
+    async def try_claim_job(self, *args: Any, **kwargs: Any) -> Any:
+        return _helper()
+
+
+def _helper() -> Any:
+    raise LookupError("a helper beside the coordinator failed")
+
+
+#: Every coordinator these factories made, by class name (tests count them).
+MADE: dict[str, int] = {}
+
+
+def counted(store: Store, clock: Callable[[], int]) -> LeaseCoordinator:
+    MADE["counted"] = MADE.get("counted", 0) + 1
+    return LeaseCoordinator(store, clock)
+
+
+def liar_w0(store: Store, clock: Callable[[], int]) -> LiarW0:
+    return LiarW0(store, clock)
+
+
+def always_conflict(store: Store, clock: Callable[[], int]) -> AlwaysConflict:
+    return AlwaysConflict(store, clock)
+
+
+def done_at_wrong_epoch(store: Store, clock: Callable[[], int]) -> DoneAtWrongEpoch:
+    return DoneAtWrongEpoch(store, clock)
+
+
+def ghost_reaper(store: Store, clock: Callable[[], int]) -> GhostReaper:
+    return GhostReaper(store, clock)
+
+
+def no_now(store: Store, clock: Callable[[], int]) -> NoNow:
+    return NoNow(store, clock)
+
+
+def helper_raises(store: Store, clock: Callable[[], int]) -> HelperRaises:
+    return HelperRaises(store, clock)
+
+
+async def async_factory(store: Store, clock: Callable[[], int]) -> LeaseCoordinator:
+    return LeaseCoordinator(store, clock)
+
+
+def hanging_factory(store: Store, clock: Callable[[], int]) -> LeaseCoordinator:
+    threading.Event().wait()  # never set
+    raise AssertionError("unreachable")
+
+
+class Spinning(LeaseCoordinator):
+    """Retries a claim it can never win, forever."""
+
+    async def try_claim_job(self, job_id: str, *args: Any, **kwargs: Any) -> FleetResult:
+        while True:
+            await self.store.get(f"lease/{job_id}", PARTITION)
+            await asyncio.sleep(0)
+
+
+def spinning(store: Store, clock: Callable[[], int]) -> Spinning:
+    return Spinning(store, clock)

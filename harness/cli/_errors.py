@@ -52,7 +52,14 @@ def failure(error: Exception) -> int:
         print(f"claimcheck: error: {one_line(error)}", file=sys.stderr)
         return EXIT_USAGE
     if isinstance(
-        error, loaded("harness.runtime:NondeterminismError", "harness.runtime:Deadlocked")
+        error,
+        loaded(
+            "harness.runtime:NondeterminismError",
+            "harness.runtime:Deadlocked",
+            # A finding raised rather than returned (a user's coordinator answering its
+            # set-up unlike the model): exit 1, its one line.
+            "harness._findings:Finding",
+        ),
     ):
         print(f"claimcheck: finding: {one_line(error)}", file=sys.stderr)
         return EXIT_FINDING

@@ -24,6 +24,9 @@ from .._exit import ExitCode
 from ._errors import UsageError
 from ._errors import failure
 from ._output import Quiet
+from ._replay import cmd_replay
+from ._replay import default_budget
+from ._replay import user_coordinator
 
 if TYPE_CHECKING:
     from ..conformance import ConformanceCheck
@@ -360,7 +363,7 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     ) or (args.fault_budget is not None or args.coordinator)
     if not focused and not args.check_determinism:
         return _run_main_job(args, out, seed)
-    coordinator = _user_coordinator(args.coordinator)  # before any store is opened
+    coordinator = user_coordinator(args.coordinator)  # before any store is opened
     stores = args.store or (["memory"] if coordinator else list(DEFAULT_STORES))
     scenarios = args.scenario or scenario_names()
     strategies = args.scheduler or list(STRATEGIES)
@@ -388,7 +391,7 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         with get_backend(store).open() as factory:
             for scenario_name in scenarios:
                 for strategy in strategies:
-                    budget = args.budget or (None if strategy == "exhaustive" else 1000)
+                    budget = args.budget or default_budget(strategy, coordinator)
                     result = explore(
                         scenario_name,
                         store,
@@ -416,40 +419,6 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
                         extra = f" (complete{bound})" if result.complete else ""
                         print(f"{head} {result.schedules} schedules{extra}, no violation", file=out)
     return EXIT_FINDING if found else EXIT_OK
-
-
-def _user_coordinator(spec: str | None) -> Any:
-    from ..explore import load_coordinator
-
-    return None if spec is None else load_coordinator(spec, try_it=True)
-
-
-def _cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
-    import attrs
-
-    from ..conformance import DEFAULT_TIMEOUT
-    from ..conformance import load_factory
-    from ..conformance import probe_factory
-    from ..explore import replay
-
-    factory = None
-    if args.factory:
-        make = load_factory(args.factory)
-        # The same first call as conformance makes: a factory that exits, hangs or returns no
-        # store is bad input (exit 2), before anything is replayed.
-        probe_factory(make, label=args.factory, timeout=DEFAULT_TIMEOUT)
-        factory = lambda wrap: wrap(make())  # noqa: E731
-    counterexample = replay(
-        args.token, factory=factory, coordinator=_user_coordinator(args.coordinator)
-    )
-    if counterexample is None:
-        print(f"replayed {args.token}: no violation", file=out)
-        return EXIT_OK
-    if args.factory:
-        # The printed reproducer must name the factory too, or pasting it replays nothing.
-        counterexample = attrs.evolve(counterexample, factory_spec=args.factory)
-    print(counterexample.render(), file=out)
-    return EXIT_FINDING
 
 
 def _cmd_conformance(args: argparse.Namespace, out: TextIO) -> int:
@@ -558,7 +527,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         if args.command == "run":
             return _cmd_run(args, out)
         if args.command == "replay":
-            return _cmd_replay(args, out)
+            return cmd_replay(args, out)
         if args.command == "conformance":
             return _cmd_conformance(args, out)
         if args.command == "check-history":

@@ -1,7 +1,7 @@
 """The explore layer: scenarios run under schedules, checked, and turned into reproducers.
 
 Layout: ``_scenarios`` (shipped and ad-hoc scenarios, what an actor does), ``_verdict`` (the one
-fleet check: a run recorded as a history, checked through the reference model), ``_coordinators`` (the coordinator under test: ``fleet``'s or a
+fleet check: a run recorded as a history, checked through the reference model), ``_documents`` (``fleet``'s documents in the model's terms), ``_coordinators`` (the coordinator under test: ``fleet``'s or a
 user's), ``_runner``
 (running and checking one schedule), ``_counterexample`` (traces, timelines, reproducers: one
 builder for exploration and replay), ``_explore`` (opening the backend, the exploration loop,
@@ -20,6 +20,7 @@ from ._coordinators import CoordinatorLike
 from ._coordinators import CoordinatorMisuse
 from ._coordinators import CoordinatorSpec
 from ._coordinators import ScenarioClock
+from ._coordinators import SetupFinding
 from ._coordinators import load_coordinator
 from ._counterexample import STRATEGIES
 from ._counterexample import Counterexample
@@ -28,6 +29,7 @@ from ._counterexample import TimelineOp
 from ._counterexample import build_counterexample
 from ._database import FailureDatabase
 from ._database import default_database
+from ._documents import observed_state
 from ._explore import Exploration
 from ._explore import UnknownStrategy
 from ._explore import explore
@@ -35,6 +37,7 @@ from ._explore import make_scheduler
 from ._explore import replay
 from ._mainjob import DEFAULT_COORDINATORS
 from ._mainjob import DEFAULT_STORES
+from ._mainjob import EXHAUSTIVE_CAP
 from ._mainjob import CheckRow
 from ._mainjob import main_job
 from ._mainjob import planned_checks
@@ -47,7 +50,6 @@ from ._scenarios import Scenario
 from ._scenarios import UnknownScenario
 from ._scenarios import adhoc_scenario
 from ._scenarios import get_scenario
-from ._scenarios import observed_state
 from ._scenarios import scenario_names
 from ._scenarios import symmetry_classes
 from ._trace import TracingStore
@@ -62,6 +64,7 @@ if TYPE_CHECKING:  # at run time, loaded on first use by __getattr__ below
 __all__ = [
     "DEFAULT_COORDINATORS",
     "DEFAULT_STORES",
+    "EXHAUSTIVE_CAP",
     "STRATEGIES",
     "BatchFinding",
     "CheckRow",
@@ -76,6 +79,7 @@ __all__ = [
     "ScenarioClock",
     "ScheduleFinding",
     "ScheduleRunner",
+    "SetupFinding",
     "StoreFactory",
     "TimelineOp",
     "TracingStore",

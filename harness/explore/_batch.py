@@ -31,9 +31,9 @@ from ..runtime import drive
 from ..runtime import encode
 from ..runtime import run_actors
 from ..runtime.schedulers import Scheduler
+from ._documents import observed_state
 from ._scenarios import actor_coroutine
 from ._scenarios import adhoc_scenario
-from ._scenarios import observed_state
 from ._verdict import CHECK_TIMEOUT
 from ._verdict import history_of
 

@@ -79,7 +79,8 @@ class Counterexample:
     timeline: tuple[TimelineOp, ...] = ()
     #: ``MODULE:FACTORY`` of a store that is not a named backend (conformance runs).
     factory_spec: str | None = None
-    #: ``MODULE:FACTORY`` of a user's coordinator (``--coordinator``), when it was one.
+    #: ``MODULE:FACTORY`` of a user's coordinator (``--coordinator``), when it was one; ""
+    #: for one given as a Python object that no ``MODULE:FACTORY`` names (a lambda, a local).
     coordinator_spec: str | None = None
     #: The counterexample as first found, when this one is its shrunk form (see ``_shrink``).
     original: Counterexample | None = None
@@ -87,6 +88,9 @@ class Counterexample:
     from_database: bool = False
 
     def commands(self) -> list[str]:
+        if self.coordinator_spec == "":
+            # No command line can name the coordinator: replay it from Python.
+            return [f'harness.replay("{self.token}", coordinator=<the same factory>)']
         factory = f" --factory {self.factory_spec}" if self.factory_spec else ""
         coordinator = f" --coordinator {self.coordinator_spec}" if self.coordinator_spec else ""
         lines = [f"claimcheck replay {self.token}{factory}{coordinator}"]
@@ -281,5 +285,5 @@ def build_counterexample(
         trace=trace,
         timeline=timeline,
         pytest_command=pytest_command,
-        coordinator_spec=coordinator.name if coordinator.user else None,
+        coordinator_spec=(coordinator.name or "") if coordinator.user else None,
     )

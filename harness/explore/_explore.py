@@ -20,6 +20,7 @@ from ..runtime import ExhaustiveScheduler
 from ..runtime import PctScheduler
 from ..runtime import RandomScheduler
 from ..runtime import ReplayScheduler
+from ..runtime import RunTooLong
 from ..runtime import Scheduler
 from ..runtime import Shard
 from ..runtime import decode
@@ -264,8 +265,9 @@ def explore(
     ``fault_budget`` (exhaustive) caps the faults per schedule the search enumerates.
     ``shard`` explores one of N disjoint parts (:class:`Shard`); ``budget`` is the budget of
     the whole exploration, of which this part runs its own schedules.
-    ``symmetry`` (exhaustive, default on) explores one of several interchangeable actors
-    (:func:`symmetry_classes`) where it does not matter which goes first.
+    ``symmetry`` (exhaustive, default on; off for a user's coordinator) explores one of
+    several interchangeable actors (:func:`symmetry_classes`) where it does not matter which
+    goes first.
     ``shrink`` (default on) returns the smallest counterexample found (``_shrink``), with the
     one first found as its ``original``.  ``database`` (off by default here; on by default
     from the command line) replays the check's saved failures first and saves a new one.
@@ -275,6 +277,8 @@ def explore(
     ``MODULE:FACTORY`` or a factory ``(store, clock) -> coordinator`` (see ``_coordinators``).
     """
     spec = _coordinator_spec(coordinator, store_name)
+    if spec.user and spec.name is None:
+        database = None  # a lambda or a local factory: nothing to file its failures under
     scenario = get_scenario(scenario_name)
     size = _checked_size(scenario, size)
     options: dict[str, Any] = {}
@@ -282,7 +286,9 @@ def explore(
         options["preemption_bound"] = preemption_bound
     if strategy == "exhaustive" and fault_budget is not None:
         options["fault_budget"] = fault_budget
-    if strategy == "exhaustive" and symmetry:
+    # Not for a user's coordinator: its code may treat two workers' names differently, which
+    # symmetry assumes it does not (fleet.Coordinator is written not to).
+    if strategy == "exhaustive" and symmetry and not spec.user:
         options["symmetry"] = symmetry_classes(scenario, size)
     if shard is not None:
         options["shard"] = shard
@@ -326,7 +332,17 @@ def _explore(
     coordinator: CoordinatorSpec,
 ) -> Exploration:
     runner = ScheduleRunner(scenario, size, factory, coordinator)
-    result = _loop(runner, scheduler, budget, on_schedule)
+    try:
+        result = _loop(runner, scheduler, budget, on_schedule)
+    except RunTooLong as error:
+        seed = "" if scheduler.seed is None else f" --seed {scheduler.seed}"
+        user = f" --coordinator {coordinator.name}" if coordinator.user else ""
+        raise RunTooLong(
+            error.steps,
+            f"; scenario {scenario.name} (size {size}) on store {store_name}, strategy "
+            f"{scheduler.name}; reproduce with: claimcheck run --store {store_name} --scenario "
+            f"{scenario.name} --size {size} --scheduler {scheduler.name}{seed}{user}",
+        ) from None
     counterexample = None
     if result.failing is not None:
         counterexample = build_counterexample(

@@ -7,20 +7,14 @@ ran, so each schedule starts from a fork instead of re-running set-up.
 
 from __future__ import annotations
 
-import contextlib
-import inspect
 import itertools
 from collections.abc import Callable
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import attrs
 
 from fleet import Coordinator
-from models import Claim
-from models import FleetOp
-from models import Reap
 from stores import ForkableStore
 from stores import Store
 from stores import StoreWrapper
@@ -36,19 +30,15 @@ from ..runtime import Execution
 from ..runtime import Scheduler
 from ..runtime import drive
 from ..runtime import run_actors
-from ._coordinators import PROBE_TIME
-from ._coordinators import PROBE_WORKER
 from ._coordinators import CoordinatorLike
-from ._coordinators import CoordinatorMisuse
-from ._coordinators import ScenarioClock
+from ._coordinators import UserRun
 from ._coordinators import as_spec
-from ._coordinators import checked_answer
-from ._scenarios import ActorLog
+from ._documents import seed_documents
+from ._scenarios import Caller
 from ._scenarios import OpHook
 from ._scenarios import Scenario
 from ._scenarios import actor_coroutine
 from ._scenarios import perform
-from ._scenarios import seed_documents
 from ._verdict import RunChecker
 
 __all__ = ["Run", "ScheduleRunner", "StoreFactory", "run_schedule"]
@@ -111,30 +101,6 @@ class ScheduleRunner:
                 return Coordinator(first, partition="jobs", **self.options)
         return coord
 
-    def _user_coordinator(self, wrap: Wrap, tick: Callable[[], int]) -> _UserRun:
-        """A user's coordinator on a fresh store, set up through its own operations."""
-        store = self.factory(wrap)
-        clock = ScenarioClock()
-        coord = self.spec.build(store, clock)
-        if not self.checker.coordinator_files:
-            self.checker.coordinator_files = _source_files(coord)
-        user = _UserRun(coord=coord, store=store, clock=clock)
-        setup = actor_coroutine(coord, self.scenario.setup(self.size), None, tick, user.call)
-        try:
-            if self.scenario.initial.jobs:
-                drive(self.spec.seed(coord, self.scenario.initial))
-            user.log = drive(setup())
-        except CoordinatorMisuse:
-            raise
-        except Exception as error:
-            # Set-up is sequential: nothing raced, so this is no schedule's finding.
-            raise CoordinatorMisuse(
-                f"during the set-up of scenario {self.scenario.name}, "
-                f"{who_raised(error, self.checker.coordinator_files)}; a coordinator must "
-                "answer sequential calls"
-            ) from None
-        return user
-
     def run(
         self,
         scheduler: Scheduler,
@@ -145,17 +111,21 @@ class ScheduleRunner:
         """Set up, run the actors under ``scheduler``, check the outcome."""
         # One event counter per run, shared by the actors: their logs form one history.
         tick = itertools.count().__next__
-        user: _UserRun | None = None
+        user: UserRun | None = None
+        coords: list[tuple[Any, Caller | None]]
         if self.spec.user:
-            user = self._user_coordinator(wrap, tick)
-            coord: Any = user.coord
+            user = UserRun.start(self.spec, self.factory(wrap), self.scenario, self.size, tick)
+            self.checker.coordinator_files = user.files
+            coords = [user.actor() for _ in self.named]
         else:
             coord = self._coordinator(wrap)
+            coords = [(coord, None) for _ in self.named]
         if after_setup is not None:
             after_setup()
-        call = None if user is None else user.call
         actors = [
-            actor_coroutine(coord, ops, None if hooks is None else hooks[i], tick, call)
+            actor_coroutine(
+                coords[i][0], ops, None if hooks is None else hooks[i], tick, coords[i][1]
+            )
             for i, (_, ops) in enumerate(self.named)
         ]
         execution = run_actors(actors, scheduler)
@@ -166,62 +136,26 @@ class ScheduleRunner:
             # deadlocked actors' results are ActorError(Deadlocked), not answers to check).
             deadlock = execution.deadlock.violation(self.names)
             return Run(execution=execution, names=self.names, violations=(deadlock,))
-        store = coord.store if user is None else user.store
+        store = coords[0][0].store if user is None else user.store
         faults = tuple(store.injected) if isinstance(store, FaultyStore) else ()
         if user is not None:
             verdict = self._user_verdict(execution, user, tick)
         else:
-            verdict = self.checker(execution.results, drive(coord.list_documents()))
+            verdict = self.checker(execution.results, drive(coords[0][0].list_documents()))
         return Run(execution=execution, names=self.names, violations=verdict, faults=faults)
 
     def _user_verdict(
-        self, execution: Execution, user: _UserRun, tick: Callable[[], int]
+        self, execution: Execution, user: UserRun, tick: Callable[[], int]
     ) -> tuple[Violation, ...]:
         if any(isinstance(result, ActorError) for result in execution.results):
             return self.checker(execution.results, None, user.log)  # no state to probe
         try:
-            probes = user.finish(self._jobs(), tick)
+            probes = user.finish(tick)
         except Exception as error:
-            who = who_raised(error, self.checker.coordinator_files)
-            sentence = f"the final probe (a claim far in the future, run alone): {who}"
+            who = who_raised(error, user.files)
+            sentence = f"the final probe (a claim after every lease ran out, made alone): {who}"
             return (Violation(kind="actor-raised", subject=None, sentence=sentence),)
         return self.checker(execution.results, None, probes)
-
-    def _jobs(self) -> list[str]:
-        """Every job the scenario names: what the final probes ask about."""
-        ops = [*self.scenario.setup(self.size), *(op for _, o in self.named for op in o)]
-        named = {op.job_id for op in ops if not isinstance(op, Reap)}
-        return sorted(named | {job_id for job_id, _ in self.scenario.initial.jobs})
-
-
-@attrs.define
-class _UserRun:
-    """One schedule's user coordinator, its store and clock, and the harness's own calls."""
-
-    coord: Any
-    store: Store
-    clock: ScenarioClock
-    log: ActorLog = attrs.field(factory=list)
-
-    async def call(self, op: FleetOp) -> Any:
-        self.clock.reached(getattr(op, "now", 0))
-        return await checked_answer(op, perform(self.coord, op))
-
-    def finish(self, jobs: Sequence[str], tick: Callable[[], int]) -> ActorLog:
-        """Set-up and probes: the calls the harness made itself, in order."""
-        probes = [
-            Claim(job_id=job_id, worker_id=PROBE_WORKER, now=PROBE_TIME, ttl=1) for job_id in jobs
-        ]
-        return [*self.log, *drive(actor_coroutine(self.coord, probes, None, tick, self.call)())]
-
-
-def _source_files(coord: object) -> tuple[Path, ...]:
-    """The files a user's coordinator's class (and its bases) is written in."""
-    files = []
-    for cls in type(coord).__mro__:
-        with contextlib.suppress(TypeError, OSError):
-            files.append(Path(inspect.getfile(cls)).resolve())
-    return tuple(files)
 
 
 def _same_layers(a: Store, b: Store) -> bool:

@@ -17,17 +17,14 @@ import zlib
 from collections.abc import Callable
 from collections.abc import Coroutine
 from collections.abc import Hashable
-from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
 from typing import cast
 
 import attrs
 
-from fleet import Coordinator
 from fleet import FleetCoordinator
 from fleet import FleetResult
-from fleet import run_id
 from models import Claim
 from models import Complete
 from models import Enqueue
@@ -38,7 +35,6 @@ from models import ModelResult
 from models import Reap
 from models import Release
 from models import Renew
-from stores import Doc
 from stores import OutcomeUnknown
 from stores import StoreUnavailable
 
@@ -56,10 +52,8 @@ __all__ = [
     "describe_op",
     "describe_result",
     "get_scenario",
-    "observed_state",
     "perform",
     "scenario_names",
-    "seed_documents",
 ]
 
 #: Placeholder epoch: "the epoch this actor won for this job".
@@ -174,6 +168,32 @@ def _renew_contention(size: int) -> list[tuple[str, tuple[FleetOp, ...]]]:
     ]
 
 
+def _stale_incarnation(size: int) -> list[tuple[str, tuple[FleetOp, ...]]]:
+    # A held epoch 1 until 5 and took the job again at 6 (epoch 2, until 16): the same worker,
+    # two epochs.  Its stale incarnation must be fenced by the epoch, not by the worker's name.
+    # Claimers arrive once the live lease is over, released or run out, and race each other.
+    return [
+        (
+            "A@1",
+            (
+                Renew(job_id="j1", worker_id="A", epoch=1, now=7, ttl=10),
+                Complete(job_id="j1", worker_id="A", epoch=1, now=8),
+            ),
+        ),
+        (
+            "A@2",
+            (
+                Renew(job_id="j1", worker_id="A", epoch=2, now=7, ttl=10),
+                Release(job_id="j1", worker_id="A", epoch=2, now=9),
+            ),
+        ),
+        *[
+            (name, (Claim(job_id="j1", worker_id=name, now=20, ttl=10),))
+            for name in _names(size - 2)
+        ],
+    ]
+
+
 def _multi_job(size: int) -> list[tuple[str, tuple[FleetOp, ...]]]:
     actors: list[tuple[str, tuple[FleetOp, ...]]] = []
     for i in range(size):
@@ -224,6 +244,20 @@ _SCENARIOS: dict[str, Scenario] = {
             max_size=MAX_ACTORS,
             setup=_fixed(Enqueue(job_id="j1"), Enqueue(job_id="j2")),
             actors=_multi_job,
+        ),
+        Scenario(
+            name="stale-incarnation",
+            description="a worker that took a job again renews and completes with its old "
+            "epoch while its new incarnation renews and releases; then claimers race",
+            default_size=4,
+            min_size=3,
+            max_size=MAX_ACTORS,
+            setup=_fixed(
+                Enqueue(job_id="j1"),
+                Claim(job_id="j1", worker_id="A", now=0, ttl=5),
+                Claim(job_id="j1", worker_id="A", now=6, ttl=10),
+            ),
+            actors=_stale_incarnation,
         ),
         Scenario(
             name="renew-contention",
@@ -434,7 +468,7 @@ def perform(coord: FleetCoordinator, op: FleetOp) -> Coroutine[Any, Any, Observe
         return coord.release_job(op.job_id, op.worker_id, op.epoch, now=op.now)
     if isinstance(op, Reap):
         # fleet.Coordinator answers a tuple; a user's may answer a list (``checked_answer``).
-        return cast(Coroutine[Any, Any, tuple[str, ...]], coord.reap_expired(op.now))
+        return cast(Coroutine[Any, Any, tuple[str, ...]], coord.reap_expired(now=op.now))
     return coord.enqueue_job(op.job_id)
 
 
@@ -521,44 +555,3 @@ def describe_result(result: Observed | Unknown | ModelResult) -> str:
     elif isinstance(result, FleetResult) and result.detail:
         text += f" ({result.detail})"
     return text
-
-
-async def seed_documents(coord: Coordinator, state: FleetState) -> None:
-    """Write ``state`` into the coordinator's store as the documents the coordinator keeps
-    (the inverse of :func:`observed_state`)."""
-    for job_id, job in state.jobs:
-        body = {
-            "kind": "job",
-            "status": job.status,
-            "epoch": job.epoch,
-            "worker": job.worker,
-            "expires_at": job.expires_at,
-            "completed_epoch": job.completed_epoch,
-        }
-        await coord.store.create(job_id, coord.partition, body)
-        for epoch, worker in enumerate(job.runs, 1):
-            run = {"kind": "run", "job": job_id, "epoch": epoch, "worker": worker, "started_at": 0}
-            await coord.store.create(run_id(job_id, epoch), coord.partition, run)
-
-
-def observed_state(docs: Sequence[Doc]) -> FleetState:
-    """The fleet state a store holds, in the model's terms (runs from run documents)."""
-    runs: dict[tuple[str, int], str] = {}
-    jobs: dict[str, Mapping[str, Any]] = {}
-    for doc in docs:
-        if doc.body.get("kind") == "run":
-            runs[(doc.body["job"], doc.body["epoch"])] = doc.body["worker"]
-        elif doc.body.get("kind") == "job":
-            jobs[doc.id] = doc.body
-    out: dict[str, JobState] = {}
-    for job_id, body in jobs.items():
-        top = max([body["epoch"], *(e for (j, e) in runs if j == job_id)])
-        out[job_id] = JobState(
-            status=body["status"],
-            epoch=body["epoch"],
-            worker=body["worker"],
-            expires_at=body["expires_at"],
-            completed_epoch=body["completed_epoch"],
-            runs=tuple(runs.get((job_id, e), "<missing>") for e in range(1, top + 1)),
-        )
-    return FleetState(jobs=tuple(sorted(out.items())))

@@ -52,9 +52,9 @@ from ..runtime.schedulers import HypothesisScheduler
 from ._batch import BatchOutcome
 from ._batch import run_batch
 from ._counterexample import Counterexample
+from ._documents import observed_state
 from ._explore import explore
 from ._scenarios import adhoc_scenario
-from ._scenarios import observed_state
 from ._scenarios import perform
 from ._verdict import observe
 

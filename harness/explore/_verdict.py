@@ -35,11 +35,11 @@ from .._findings import who_raised
 from ..check import Operation
 from ..check import check_operations
 from ..runtime import ActorError
+from ._documents import observed_state
 from ._scenarios import ActorLog
 from ._scenarios import Observed
 from ._scenarios import Scenario
 from ._scenarios import Unknown
-from ._scenarios import observed_state
 
 __all__ = ["RunChecker", "check_run", "history_of", "initial_state", "observe"]
 

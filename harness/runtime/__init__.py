@@ -9,6 +9,7 @@ strategy per module).  Depends on ``stores`` only (for the
 scheduling points); nothing here knows about fleets, models or checks.
 """
 
+from ._aio_shared import MAX_STEPS
 from ._aio_shared import BlockingActor
 from ._aio_shared import Deadlock
 from ._aio_shared import Deadlocked
@@ -16,6 +17,7 @@ from ._aio_shared import IOStalled
 from ._aio_shared import Limits
 from ._aio_shared import MixedRuntimes
 from ._aio_shared import NeedsRuntime
+from ._aio_shared import RunTooLong
 from ._aio_shared import Waiting
 from ._effects import ProbedStore
 from ._effects import probed
@@ -51,6 +53,7 @@ from .schedulers import independent
 __all__ = [
     "FORMAT_VERSION",
     "MAX_ACTORS",
+    "MAX_STEPS",
     "ActorError",
     "BlockingActor",
     "Deadlock",
@@ -69,6 +72,7 @@ __all__ = [
     "PruneExecution",
     "RandomScheduler",
     "ReplayScheduler",
+    "RunTooLong",
     "Runtime",
     "RuntimeMisuse",
     "ScheduleDiverged",

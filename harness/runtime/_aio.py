@@ -35,6 +35,7 @@ from stores import outside_loop
 from ._aio_loop import ControlledLoop
 from ._aio_loop import controlled_loop
 from ._aio_shared import ASYNCIO_STEP
+from ._aio_shared import MAX_STEPS
 from ._aio_shared import UNSTARTED
 from ._aio_shared import Deadlock
 from ._aio_shared import Deadlocked
@@ -44,6 +45,7 @@ from ._aio_shared import IOStalled
 from ._aio_shared import Limits
 from ._aio_shared import MixedRuntimes
 from ._aio_shared import RuntimeMisuse
+from ._aio_shared import RunTooLong
 from ._aio_shared import Waiting
 from ._aio_shared import coroutine_frames
 from ._aio_shared import innermost
@@ -215,6 +217,8 @@ class AioControl(Control):
                     i = enabled[int(walk() * len(enabled))]
                 else:
                     i = scheduler.next_actor(enabled, pending, len(state.schedule))
+            if len(state.schedule) >= MAX_STEPS:
+                raise RunTooLong(MAX_STEPS)
             state.schedule.append(i)
             state.points.append(pending[i] if pending else self.labels.get(i, ASYNCIO_STEP))
             self._step(i, runnable[i])

@@ -146,6 +146,24 @@ class Deadlock:
         return Violation(kind="deadlock", subject=None, sentence=self.sentence(names))
 
 
+#: Steps one run may take before it is a livelock (a retry loop that cannot win, a busy loop):
+#: far above any scenario's need (a 64-claimer race takes a few hundred), and a bound
+#: instead of a hang.
+MAX_STEPS = 100_000
+
+
+class RunTooLong(Finding):
+    """A run took more than :data:`MAX_STEPS` steps without every actor finishing."""
+
+    def __init__(self, steps: int, detail: str = "") -> None:
+        super().__init__(
+            f"livelock: the run took more than {steps:,} steps without every actor finishing "
+            "(a retry loop that can never win, or a loop that only yields, in the code under "
+            f"test){detail}"
+        )
+        self.steps = steps
+
+
 class Deadlocked(Finding):
     """A deadlock, raised where no schedule carries it (``drive``); the actor result of a
     deadlocked actor is ``ActorError(Deadlocked(...))``."""

@@ -45,6 +45,7 @@ from ._aio import Labelled
 from ._aio import run_asyncio
 from ._aio import wake_asyncio
 from ._aio_loop import controlled_loop
+from ._aio_shared import MAX_STEPS
 from ._aio_shared import Deadlock
 from ._aio_shared import Deadlocked
 from ._aio_shared import Handover
@@ -52,6 +53,7 @@ from ._aio_shared import Limits
 from ._aio_shared import MixedRuntimes
 from ._aio_shared import NeedsRuntime
 from ._aio_shared import RuntimeMisuse
+from ._aio_shared import RunTooLong
 from ._aio_shared import framework_of
 from ._effects import EffectObserver
 from ._effects import observing
@@ -263,9 +265,8 @@ def run_actors(
     data: list[int] = []
     chooser = _recorder(scheduler, data)
 
-    # asyncio code finds this thread's controlled loop running from its first line; the first
-    # callback it schedules wakes the stepper up (see _aio.wake_asyncio).
-    loop = controlled_loop()
+    # asyncio code finds this thread's controlled loop running from its first line; its first
+    loop = controlled_loop()  # callback wakes the stepper up (see _aio.wake_asyncio)
     previous = events._get_running_loop()
     events._set_running_loop(loop)
     loop.on_schedule = wake_asyncio
@@ -310,7 +311,8 @@ def run_actors(
                     i = choose(enabled, pending, step)
                 append_step(i)
                 append_point(pending[i])
-                step += 1
+                if (step := step + 1) > MAX_STEPS:  # a livelock: a finding, not a hang
+                    raise RunTooLong(MAX_STEPS)
                 try:
                     point = coros[i].send(None)
                 except StopIteration as stop:

@@ -35,6 +35,7 @@ from stores import Control
 from stores import Point
 from stores import outside_loop
 
+from ._aio_shared import MAX_STEPS
 from ._aio_shared import TRIO_STEP
 from ._aio_shared import UNSTARTED
 from ._aio_shared import Deadlock
@@ -44,6 +45,7 @@ from ._aio_shared import Handover
 from ._aio_shared import IOStalled
 from ._aio_shared import MixedRuntimes
 from ._aio_shared import RuntimeMisuse
+from ._aio_shared import RunTooLong
 from ._aio_shared import Waiting
 from ._aio_shared import coroutine_frames
 from ._aio_shared import innermost
@@ -186,6 +188,8 @@ class TrioControl(Control):
         scheduler = state.scheduler
         enabled = sorted(self.index[t] for t in runnable)
         try:
+            if len(state.schedule) >= MAX_STEPS:
+                raise RunTooLong(MAX_STEPS)
             if len(enabled) == 1 and not scheduler.sees_every_step:
                 i = enabled[0]
             else:

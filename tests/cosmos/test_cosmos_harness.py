@@ -210,7 +210,7 @@ def test_cosmos_backend_keeps_no_documents_of_finished_schedules() -> None:
         )
         assert result.counterexample is None
         assert checked == list(range(1, 31))
-        assert len(opened) > 30  # pruned runs opened stores too, and were purged as well
+        assert len(opened) >= 30  # every run opened a store (pruned ones too), each purged
         with pytest.raises(StoreMisuse, match=r"namespace '.*' was closed"):
             drive(opened[0].get("j1", "jobs"))
         fresh = factory(spy)

@@ -1,5 +1,5 @@
 """Exhaustive: depth-first enumeration of every interleaving and every data or fault choice,
-with sleep-set reduction and a fault budget."""
+with sleep sets, source-set DPOR and a fault budget."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 
+from ._dpor import reversals
 from ._protocol import PruneExecution
 from ._protocol import ScheduleDiverged
 from ._protocol import Scheduler
@@ -40,6 +41,9 @@ class _Node:
     order: tuple[int, ...] = ()
     #: Measured effects of the alternatives run here: False when the step changed nothing.
     effects: dict[int, bool] = attrs.field(factory=dict)
+    #: DPOR: the actors this node must explore (explored ones included); None explores every
+    #: candidate (no DPOR, or a node where DPOR keeps the full set, see ``_backtrack_set``).
+    backtrack: set[int] | None = None
 
     def label(self, t: int) -> Any:
         """``t``'s pending operation as it behaved here: a write-labelled step measured to
@@ -90,6 +94,17 @@ class ExhaustiveScheduler(SchedulerBase):
     have continued more than that many times (CHESS-style bounding); with a bound the search
     is no longer complete, and ``complete`` says so.
 
+    Source-set DPOR (``dpor``, default on; see ``_dpor``) on top of the sleep sets: a node
+    explores only its backtrack set, one actor at first, to which each race found in a run
+    adds an initial of its reversal.  It falls back to every candidate (the sleep-set search
+    alone) where its argument does not reach: under a ``preemption_bound`` (off altogether); at
+    the first branching node (sharded or not, so that the parts add up); at a node where
+    symmetry skipped a twin and at every node above it (races in a skipped twin's subtree are
+    never seen, so only subtrees without such cuts are reduced); and, for one race, at a node
+    where an initial of its reversal was not enabled (a task an event loop woke later).  Data
+    and fault choices are explored exhaustively as before: a step's choice is local to it, and
+    each alternative's run reports its own races.
+
     ``reduction=False`` enumerates naively; the explorer uses it to report how many schedules
     the reduction saved (``explored`` vs the naive count).
 
@@ -110,6 +125,7 @@ class ExhaustiveScheduler(SchedulerBase):
         fault_budget: int = 1,
         shard: Shard | None = None,
         symmetry: Sequence[Hashable] | None = None,
+        dpor: bool = True,
     ) -> None:
         if fault_budget < 0:
             raise ValueError(f"fault_budget must be >= 0, got {fault_budget!r}.")
@@ -118,6 +134,8 @@ class ExhaustiveScheduler(SchedulerBase):
         self.fault_budget = fault_budget
         self.shard = shard or Shard(0, 1)
         self.symmetry = tuple(symmetry) if symmetry is not None else None
+        #: Source-set DPOR on top of the sleep sets; off under a preemption bound (see class).
+        self.dpor = dpor and reduction and preemption_bound is None
         self._split_seen = False
         self._stack: list[_Node | _Choice] = []
         self._depth = 0
@@ -156,9 +174,12 @@ class ExhaustiveScheduler(SchedulerBase):
             fault_budget=self.fault_budget,
             shard=self.shard,
             symmetry=self.symmetry,
+            dpor=False,
         )
 
     def new_execution(self) -> bool:
+        if self._started and self.dpor:
+            self._add_reversals()
         if self._started and not self._backtrack():
             return False
         self._started = True
@@ -178,6 +199,8 @@ class ExhaustiveScheduler(SchedulerBase):
         out = []
         for t in node.enabled:
             if t in node.sleep or t in node.explored or t in node.skip:
+                continue
+            if node.backtrack is not None and t not in node.backtrack:
                 continue
             if self.preemption_bound is not None:
                 pre = node.preemptions + self._is_preemption(node.previous, t, node.enabled)
@@ -262,17 +285,48 @@ class ExhaustiveScheduler(SchedulerBase):
         )
         if self.symmetry is not None and not self._asked_data:
             node.skip = self._twins(node)
+            if node.skip:
+                self._widen()
         candidates = self._candidates(node)
         if not candidates:
             self._pruned += 1
             raise PruneExecution
         if len(candidates) > 1 and not self._split_seen:
             candidates = self._split(node, candidates)
+        elif self.dpor and not node.skip:
+            node.backtrack = {candidates[0]}
         node.chosen = candidates[0]
         self._stack.append(node)
         if step == len(self._steps):
             self._steps.append(node)
         return node.chosen
+
+    def _widen(self) -> None:
+        """Symmetry skipped a twin here: every decision above explores all its candidates
+        from now on (no DPOR there; see the class)."""
+        for node in self._stack:
+            if isinstance(node, _Node):
+                node.backtrack = None
+
+    def _add_reversals(self) -> None:
+        """Source-DPOR (see ``_dpor``): for each race of the execution just run, add an
+        initial of its reversal to the backtrack set of the decision before its first step,
+        unless one is there."""
+        steps = self._steps
+        events = [(n.chosen, n.label(n.chosen)) for n in steps]
+        raw = [n.pending[n.chosen] for n in steps]
+        for i, initials in reversals(events, raw, 0, lambda i: steps[i].backtrack is not None):
+            node = steps[i]
+            backtrack = node.backtrack
+            if backtrack is None or backtrack.intersection(initials):
+                continue
+            if any(t not in node.enabled for t in initials):
+                # Not enabled here (a task an event loop woke or spawned later): every actor.
+                backtrack.update(node.enabled)
+                continue
+            awake = [t for t in initials if t not in node.sleep]
+            if awake:
+                backtrack.add(awake[0])
 
     def _twins(self, node: _Node) -> frozenset[int]:
         """Actors interchangeable with a lower-numbered one here (symmetry reduction, see
