@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -181,7 +180,6 @@ class Spinning(LeaseCoordinator):
     async def try_claim_job(self, job_id: str, *args: Any, **kwargs: Any) -> FleetResult:
         while True:
             await self.store.get(f"lease/{job_id}", PARTITION)
-            await asyncio.sleep(0)
 
 
 def spinning(store: Store, clock: Callable[[], int]) -> Spinning:

@@ -142,9 +142,9 @@ def _controlled_checks(
         elif strategy == "exhaustive":
             bound = f", {result.bound}" if result.bound else ""
             if result.complete:
-                evidence = f"proven: all {result.schedules} schedules (sleep sets{bound})"
+                evidence = f"proven: all {result.schedules} schedules (DPOR{bound})"
             else:
-                evidence = f"first {result.schedules} schedules (sleep sets{bound}), no violation"
+                evidence = f"first {result.schedules} schedules (DPOR{bound}), no violation"
         else:
             evidence = f"{result.schedules} schedules (seed {seed}), no violation"
         yield CheckRow(
