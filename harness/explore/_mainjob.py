@@ -160,8 +160,6 @@ def _controlled_checks(
 
 def _planned(backend: Backend) -> list[tuple[str, str]]:
     """The controlled checks of ``backend`` in the main job: (scenario, strategy)."""
-    if backend.main_checks is not None:
-        return list(backend.main_checks)
     return [(scenario, strategy) for scenario in scenario_names() for strategy in STRATEGIES]
 
 
