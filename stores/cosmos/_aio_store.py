@@ -13,7 +13,6 @@ are the loop's own steps, which the runtime labels as dependent on everything.
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import Awaitable
 from collections.abc import Callable
@@ -63,6 +62,8 @@ from ._store import _check_fields
 from ._store import _is_tombstone
 from ._store import _item
 from ._store import _Lost
+from ._store import account_from_env
+from ._store import emulator_account
 from ._transport import EndpointHealth
 from ._transport import EndpointProbe
 from ._transport import check_arguments
@@ -155,23 +156,10 @@ class AioCosmosStore:
     ) -> AioCosmosStore:
         """A store on the account named by ``COSMOS_ENDPOINT`` and ``COSMOS_KEY`` (and
         ``COSMOS_TLS_FINGERPRINT``), as ``CosmosStore.from_env``."""
-        env = os.environ if environ is None else environ
-        endpoint = env.get("COSMOS_ENDPOINT", "")
-        key = env.get("COSMOS_KEY", "")
-        if not endpoint or not key:
-            missing = " and ".join(
-                name for name, v in (("COSMOS_ENDPOINT", endpoint), ("COSMOS_KEY", key)) if not v
-            )
-            raise StoreMisuse(
-                f"{missing} not set: set COSMOS_ENDPOINT (the account URI) and COSMOS_KEY (its "
-                "key), or use the embedded endpoint (stores.emulator.start_emulator)."
-            )
         return cls(
-            endpoint=endpoint,
-            key=key,
+            **account_from_env(environ),
             database=database,
             container=container,
-            tls_fingerprint=env.get("COSMOS_TLS_FINGERPRINT") or None,
             create_if_missing=create_if_missing,
         )
 
@@ -187,13 +175,10 @@ class AioCosmosStore:
         """A store on an embedded endpoint (``stores.emulator.start_emulator()``), watching
         its process as ``CosmosStore.for_emulator`` does."""
         return cls(
-            endpoint=emulator.endpoint,
-            key=emulator.key,
+            **emulator_account(emulator),
             database=database,
             container=container,
-            tls_fingerprint=emulator.tls_fingerprint,
             create_if_missing=create_if_missing,
-            probe=emulator.exit_reason,
         )
 
     async def aclose(self) -> None:

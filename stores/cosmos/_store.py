@@ -96,6 +96,38 @@ class _AccountSettings(Protocol):
     def exit_reason(self) -> str | None: ...
 
 
+def account_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``endpoint``, ``key`` and ``tls_fingerprint`` from ``COSMOS_ENDPOINT``, ``COSMOS_KEY``
+    and ``COSMOS_TLS_FINGERPRINT`` (``StoreMisuse`` naming what is missing): the ``from_env``
+    of both Cosmos stores."""
+    env = os.environ if environ is None else environ
+    endpoint = env.get("COSMOS_ENDPOINT", "")
+    key = env.get("COSMOS_KEY", "")
+    if not endpoint or not key:
+        missing = " and ".join(
+            name for name, v in (("COSMOS_ENDPOINT", endpoint), ("COSMOS_KEY", key)) if not v
+        )
+        raise StoreMisuse(
+            f"{missing} not set: set COSMOS_ENDPOINT (the account URI) and COSMOS_KEY (its "
+            "key), or use the embedded endpoint (stores.emulator.start_emulator)."
+        )
+    return {
+        "endpoint": endpoint,
+        "key": key,
+        "tls_fingerprint": env.get("COSMOS_TLS_FINGERPRINT") or None,
+    }
+
+
+def emulator_account(emulator: _AccountSettings) -> dict[str, Any]:
+    """The account arguments of an embedded endpoint, its process watched (``probe``)."""
+    return {
+        "endpoint": emulator.endpoint,
+        "key": emulator.key,
+        "tls_fingerprint": emulator.tls_fingerprint,
+        "probe": emulator.exit_reason,
+    }
+
+
 class CosmosStore:
     """The store contract over one Cosmos DB container, through the synchronous SDK.
 
@@ -233,24 +265,10 @@ class CosmosStore:
         (hex SHA-256 of the certificate) pins a given certificate instead, e.g. for an emulator
         in a container reached by name; a real account is verified against the usual CAs.
         """
-        env = os.environ if environ is None else environ
-        endpoint = env.get("COSMOS_ENDPOINT", "")
-        key = env.get("COSMOS_KEY", "")
-        if not endpoint or not key:
-            missing = " and ".join(
-                name for name, v in (("COSMOS_ENDPOINT", endpoint), ("COSMOS_KEY", key)) if not v
-            )
-            raise StoreMisuse(
-                f"{missing} not set: set COSMOS_ENDPOINT (the account URI) and COSMOS_KEY (its "
-                "key), or use the embedded endpoint (stores.emulator.start_emulator)."
-            )
-        fingerprint = env.get("COSMOS_TLS_FINGERPRINT") or None
         return cls(
-            endpoint=endpoint,
-            key=key,
+            **account_from_env(environ),
             database=database,
             container=container,
-            tls_fingerprint=fingerprint,
             transport_wrapper=transport_wrapper,
         )
 
@@ -267,13 +285,10 @@ class CosmosStore:
         server exits while the store is in use, the next call raises ``EndpointUnavailable``
         with the server's exit status and its log (``EmulatorHandle.exit_reason``)."""
         return cls(
-            endpoint=emulator.endpoint,
-            key=emulator.key,
+            **emulator_account(emulator),
             database=database,
             container=container,
-            tls_fingerprint=emulator.tls_fingerprint,
             transport_wrapper=transport_wrapper,
-            probe=emulator.exit_reason,
         )
 
     def close(self) -> None:
