@@ -57,16 +57,16 @@ from ._store import _PK
 from ._store import _REV
 from ._store import _TOMBSTONE
 from ._store import CosmosStore
-from ._store import _AccountSettings
 from ._store import _check_fields
 from ._store import _is_tombstone
 from ._store import _item
 from ._store import _Lost
-from ._store import account_from_env
-from ._store import emulator_account
 from ._transport import EndpointHealth
 from ._transport import EndpointProbe
+from ._transport import _AccountSettings
+from ._transport import account_from_env
 from ._transport import check_arguments
+from ._transport import emulator_account
 from ._transport import is_loopback_https
 from ._transport import loopback_fingerprint
 

@@ -9,14 +9,12 @@ from the real service are in ``docs/cosmos.md``.
 from __future__ import annotations
 
 import enum
-import os
 import uuid
 from collections.abc import Mapping
 from functools import partial
 from typing import Any
 from typing import Literal
 from typing import NoReturn
-from typing import Protocol
 
 from azure.core import MatchConditions
 from azure.cosmos.exceptions import CosmosAccessConditionFailedError
@@ -44,8 +42,11 @@ from ._errors import send_write
 from ._transport import EndpointHealth
 from ._transport import EndpointProbe
 from ._transport import TransportWrapper
+from ._transport import _AccountSettings
+from ._transport import account_from_env
 from ._transport import build_transport
 from ._transport import check_arguments
+from ._transport import emulator_account
 from ._transport import is_loopback_https
 from ._transport import loopback_fingerprint
 from ._transport import open_container
@@ -79,53 +80,6 @@ class _Lost(enum.Enum):
     """A conditional write that lost to another write (HTTP 412)."""
 
     LOST = "lost"
-
-
-class _AccountSettings(Protocol):
-    """What :meth:`CosmosStore.for_emulator` needs (``stores.emulator.EmulatorHandle`` has it)."""
-
-    @property
-    def endpoint(self) -> str: ...
-
-    @property
-    def key(self) -> str: ...
-
-    @property
-    def tls_fingerprint(self) -> str: ...
-
-    def exit_reason(self) -> str | None: ...
-
-
-def account_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """``endpoint``, ``key`` and ``tls_fingerprint`` from ``COSMOS_ENDPOINT``, ``COSMOS_KEY``
-    and ``COSMOS_TLS_FINGERPRINT`` (``StoreMisuse`` naming what is missing): the ``from_env``
-    of both Cosmos stores."""
-    env = os.environ if environ is None else environ
-    endpoint = env.get("COSMOS_ENDPOINT", "")
-    key = env.get("COSMOS_KEY", "")
-    if not endpoint or not key:
-        missing = " and ".join(
-            name for name, v in (("COSMOS_ENDPOINT", endpoint), ("COSMOS_KEY", key)) if not v
-        )
-        raise StoreMisuse(
-            f"{missing} not set: set COSMOS_ENDPOINT (the account URI) and COSMOS_KEY (its "
-            "key), or use the embedded endpoint (stores.emulator.start_emulator)."
-        )
-    return {
-        "endpoint": endpoint,
-        "key": key,
-        "tls_fingerprint": env.get("COSMOS_TLS_FINGERPRINT") or None,
-    }
-
-
-def emulator_account(emulator: _AccountSettings) -> dict[str, Any]:
-    """The account arguments of an embedded endpoint, its process watched (``probe``)."""
-    return {
-        "endpoint": emulator.endpoint,
-        "key": emulator.key,
-        "tls_fingerprint": emulator.tls_fingerprint,
-        "probe": emulator.exit_reason,
-    }
 
 
 class CosmosStore:

@@ -18,10 +18,13 @@ import base64
 import binascii
 import hashlib
 import ipaddress
+import os
 import ssl
 import threading
 from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from azure.core.exceptions import ServiceRequestError
@@ -60,8 +63,10 @@ __all__ = [
     "EndpointProbe",
     "PinnedTransport",
     "TransportWrapper",
+    "account_from_env",
     "build_transport",
     "check_arguments",
+    "emulator_account",
     "is_loopback_https",
     "loopback_fingerprint",
     "open_container",
@@ -436,3 +441,50 @@ def open_container(
             "container name."
         )
     return client, proxy
+
+
+class _AccountSettings(Protocol):
+    """What :meth:`CosmosStore.for_emulator` needs (``stores.emulator.EmulatorHandle`` has it)."""
+
+    @property
+    def endpoint(self) -> str: ...
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def tls_fingerprint(self) -> str: ...
+
+    def exit_reason(self) -> str | None: ...
+
+
+def account_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``endpoint``, ``key`` and ``tls_fingerprint`` from ``COSMOS_ENDPOINT``, ``COSMOS_KEY``
+    and ``COSMOS_TLS_FINGERPRINT`` (``StoreMisuse`` naming what is missing): the ``from_env``
+    of both Cosmos stores."""
+    env = os.environ if environ is None else environ
+    endpoint = env.get("COSMOS_ENDPOINT", "")
+    key = env.get("COSMOS_KEY", "")
+    if not endpoint or not key:
+        missing = " and ".join(
+            name for name, v in (("COSMOS_ENDPOINT", endpoint), ("COSMOS_KEY", key)) if not v
+        )
+        raise StoreMisuse(
+            f"{missing} not set: set COSMOS_ENDPOINT (the account URI) and COSMOS_KEY (its "
+            "key), or use the embedded endpoint (stores.emulator.start_emulator)."
+        )
+    return {
+        "endpoint": endpoint,
+        "key": key,
+        "tls_fingerprint": env.get("COSMOS_TLS_FINGERPRINT") or None,
+    }
+
+
+def emulator_account(emulator: _AccountSettings) -> dict[str, Any]:
+    """The account arguments of an embedded endpoint, its process watched (``probe``)."""
+    return {
+        "endpoint": emulator.endpoint,
+        "key": emulator.key,
+        "tls_fingerprint": emulator.tls_fingerprint,
+        "probe": emulator.exit_reason,
+    }
